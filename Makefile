@@ -1,0 +1,59 @@
+# Two commands matter: `make run` serves Amparo, `make test` runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export AMPARO_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test demo lint typecheck pytest install install-dev system-deps messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/build.lock
+
+$(VENV)/.installed-run: requirements/run.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/run.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.installed-dev: requirements/dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+install-dev: $(VENV)/.installed-dev
+
+# Debian packages the tests drive for real: Chromium for browser tests, age for
+# the recovery path, gettext to compile translations.
+system-deps:
+	@sh scripts/install-system-deps.sh
+
+run: install
+	$(BIN)/amparo compilemessages --quiet
+	$(BIN)/amparo migrate --no-input
+	$(BIN)/amparo firstrun
+	$(BIN)/amparo serve
+
+demo: install
+	$(BIN)/amparo migrate --no-input
+	$(BIN)/amparo loaddemo
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy amparo tests bench
+
+pytest: install-dev system-deps
+	$(BIN)/amparo compilemessages --quiet
+	$(BIN)/pytest
+
+test: install-dev system-deps lint typecheck pytest
+
+messages: install-dev
+	cd amparo && ../$(BIN)/django-admin makemessages --no-location -l es -l ar
+	cd amparo && ../$(BIN)/django-admin makemessages --no-location -d djangojs -l es -l ar
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

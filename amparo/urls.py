@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("amparo.web.urls")),
+    path("accounts/", include("amparo.accounts.urls")),
+]

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.i18n import set_language as django_set_language
+
+from amparo.web.policy import public, signed_in
+
+
+@public
+def index(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("web:home")
+    return render(request, "web/index.html")
+
+
+@signed_in
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/home.html")
+
+
+@public
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok\n", content_type="text/plain")
+
+
+set_language = public(django_set_language)

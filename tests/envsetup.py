@@ -1,0 +1,10 @@
+"""Loaded first (pytest -p): a private data directory and plain HTTP, before settings load."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Settings read the data directory at import; give the test run its own.
+os.environ.setdefault("AMPARO_DATA_DIR", tempfile.mkdtemp(prefix="amparo-test-"))
+os.environ.setdefault("AMPARO_HTTPS", "0")
