@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export AMPARO_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test demo lint typecheck pytest install install-dev system-deps messages clean
+.PHONY: run test demo lint typecheck pytest pytest-postgres install install-dev system-deps messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ system-deps:
 	@sh scripts/install-system-deps.sh
 
 run: install
-	$(BIN)/amparo compilemessages --quiet
+	cd amparo && ../$(BIN)/amparo compilemessages --verbosity 0
 	$(BIN)/amparo migrate --no-input
 	$(BIN)/amparo firstrun
 	$(BIN)/amparo serve
@@ -46,10 +46,15 @@ typecheck: install-dev
 	$(BIN)/mypy amparo tests bench
 
 pytest: install-dev system-deps
-	$(BIN)/amparo compilemessages --quiet
+	cd amparo && ../$(BIN)/amparo compilemessages --verbosity 0
 	$(BIN)/pytest
 
-test: install-dev system-deps lint typecheck pytest
+# The whole suite again on PostgreSQL, in a throwaway cluster the script starts and stops.
+pytest-postgres: install-dev system-deps
+	cd amparo && ../$(BIN)/amparo compilemessages --verbosity 0
+	sh scripts/with-postgres.sh $(BIN)/pytest -p no:cacheprovider
+
+test: install-dev system-deps lint typecheck pytest pytest-postgres
 
 messages: install-dev
 	cd amparo && ../$(BIN)/django-admin makemessages --no-location -l es -l ar
