@@ -1,11 +1,19 @@
-"""Deployment checks of our own, run by `amparo check --deploy`."""
+"""Deployment checks of our own, run by `amparo check --deploy`.
+
+Besides settings, they walk every URL and name any view that declares no access policy.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from amparo.web.policy import policy_of
 
 
 @register(Tags.security, deploy=True)
@@ -49,3 +57,58 @@ def amparo_deploy_checks(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             )
         )
     return errors
+
+
+@dataclass(frozen=True)
+class Route:
+    """One URL pattern, prefixes included, with the view that answers it."""
+
+    pattern: str
+    name: str
+    view: Callable[..., Any]
+    converters: Mapping[str, Any]
+
+    def __str__(self) -> str:
+        return f"/{self.pattern} ({self.name or 'unnamed'})"
+
+
+def iter_routes(resolver: URLResolver | None = None) -> Iterator[Route]:
+    """Every URL pattern reachable from the resolver, following includes."""
+    yield from _walk(resolver or get_resolver(), prefix="", namespace="", converters={})
+
+
+def _walk(
+    resolver: URLResolver, prefix: str, namespace: str, converters: Mapping[str, Any]
+) -> Iterator[Route]:
+    for entry in resolver.url_patterns:
+        pattern = prefix + _pattern_text(entry.pattern)
+        found = {**converters, **getattr(entry.pattern, "converters", {})}
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry, pattern, inner, found)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}{entry.name}" if entry.name else ""
+            yield Route(pattern=pattern, name=name, view=entry.callback, converters=found)
+
+
+def _pattern_text(pattern: Any) -> str:
+    # Regex patterns carry anchors that mean nothing once prefixes are joined.
+    return str(pattern).removeprefix("^").removesuffix("$")
+
+
+def routes_without_policy(resolver: URLResolver | None = None) -> list[Route]:
+    """Routes whose view declares no access policy; the middleware refuses them all."""
+    return [route for route in iter_routes(resolver) if policy_of(route.view) is None]
+
+
+@register(Tags.security, deploy=True)
+def access_policy_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    return [
+        Error(
+            f"The view for {route} declares no access policy, so every request to it is refused.",
+            hint="Decorate it with public, mfa_pending, signed_in or roles(...) "
+            "from amparo.web.policy.",
+            id="amparo.E007",
+        )
+        for route in routes_without_policy()
+    ]
