@@ -1,10 +1,15 @@
 #!/bin/sh
-# Installs the Debian packages that the test suite uses for real, only when missing.
+# Installs the Debian packages that the test suite uses for real, only when missing:
+# Chromium for browser tests, age for the recovery path, gettext for translations, Go's
+# sumdb packages for the interoperability tests. PostgreSQL: scripts/with-postgres.sh.
 set -eu
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 command -v age >/dev/null 2>&1 || missing="$missing age"
 command -v msgfmt >/dev/null 2>&1 || missing="$missing gettext"
+# Go's sumdb packages are the independent implementation the evidence core is checked against.
+command -v go >/dev/null 2>&1 || missing="$missing golang-go"
+[ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/note ] || missing="$missing golang-golang-x-mod-dev"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 echo "installing Debian packages:$missing"
