@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "amparo.web",
     "amparo.audit",
     "amparo.accounts",
+    "amparo.notify",
+    "amparo.training",
 ]
 
 MIDDLEWARE = [

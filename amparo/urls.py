@@ -3,4 +3,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("amparo.web.urls")),
     path("accounts/", include("amparo.accounts.urls")),
+    path("training/", include("amparo.training.urls")),
 ]
