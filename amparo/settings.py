@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "amparo.accounts",
     "amparo.notify",
     "amparo.training",
+    "amparo.directory",
+    "amparo.hotline",
 ]
 
 MIDDLEWARE = [

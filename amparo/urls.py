@@ -4,4 +4,6 @@ urlpatterns = [
     path("", include("amparo.web.urls")),
     path("accounts/", include("amparo.accounts.urls")),
     path("training/", include("amparo.training.urls")),
+    path("directory/", include("amparo.directory.urls")),
+    path("hotline/", include("amparo.hotline.urls")),
 ]
