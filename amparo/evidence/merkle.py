@@ -16,11 +16,17 @@ proof definitions (§2.1.3.1, §2.1.4.1); ``MerkleLog`` is the persistent, crash
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
+from pathlib import Path
+
+from amparo.evidence.log_storage import LogCorruptError, LogStorage, hash_record_position
 
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "LogCorruptError",
+    "MerkleLog",
     "ProofError",
     "consistency_proof_from_leaf_hashes",
     "consistency_proof_size",
@@ -275,3 +281,213 @@ def _subproof(m: int, leaves: Sequence[bytes], *, complete: bool) -> list[bytes]
         *_subproof(m - k, leaves[k:], complete=False),
         root_from_leaf_hashes(leaves[:k]),
     ]
+
+
+class MerkleLog:
+    """An append-only Merkle log kept in a directory, durable and crash-safe.
+
+    Open it with ``MerkleLog.open(directory)``. ``append`` and ``append_batch`` return only
+    after the entries, their hashes and the new size are flushed to disk, so every index they
+    return survives a crash. Appends are serialised within a process by a ``threading.Lock``
+    and across processes by an exclusive ``flock`` on the directory's ``lock`` file, so any
+    number of threads and processes may append to one directory. Reads take no lock: records
+    below the committed size never change. The file layout and the write ordering are
+    described in ``amparo.evidence.log_storage``.
+    """
+
+    def __init__(self, storage: LogStorage) -> None:
+        self._storage = storage
+        self._lock = threading.Lock()
+        # Roots of the complete subtrees that make up the current size, largest first.
+        self._frontier: list[bytes] = []
+
+    @classmethod
+    def open(cls, directory: Path) -> MerkleLog:
+        """Open the log in ``directory``, creating it if missing and dropping any torn tail.
+
+        Raises ``LogCorruptError`` naming the file if the files hold less than was committed.
+        """
+        storage = LogStorage(Path(directory))
+        try:
+            with storage.exclusive():
+                storage.repair()
+            log = cls(storage)
+            log._load_frontier()
+            if storage.size:
+                last = storage.size - 1
+                if leaf_hash(storage.read_entry(last)) != log.leaf_hash_at(last):
+                    raise LogCorruptError(
+                        f"{storage.path('entries')}: entry {last} does not match its leaf hash "
+                        f"in {storage.path('hashes')}"
+                    )
+        except BaseException:
+            storage.close()
+            raise
+        return log
+
+    def close(self) -> None:
+        """Close the log's files."""
+        with self._lock:
+            self._storage.close()
+
+    def __enter__(self) -> MerkleLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def directory(self) -> Path:
+        """The directory holding the log."""
+        return self._storage.directory
+
+    @property
+    def size(self) -> int:
+        """The committed number of entries, including appends by other processes."""
+        with self._lock:
+            self._refresh()
+            return self._storage.size
+
+    def append(self, entry: bytes) -> int:
+        """Append one entry; return its index once it is durable on disk."""
+        return self.append_batch([entry])[0]
+
+    def append_batch(self, entries: Sequence[bytes]) -> list[int]:
+        """Append entries in order with one flush; return their indexes once durable."""
+        if not entries:
+            return []
+        with self._lock, self._storage.exclusive():
+            self._refresh()
+            start = self._storage.size
+            frontier = list(self._frontier)
+            records: list[bytes] = []
+            sha256 = hashlib.sha256
+            size = start
+            for entry in entries:
+                digest = sha256(_LEAF_PREFIX + entry).digest()
+                records.append(digest)
+                # Each trailing one bit of the old size is a subtree this leaf completes.
+                carry = size
+                while carry & 1:
+                    digest = sha256(_NODE_PREFIX + frontier.pop() + digest).digest()
+                    records.append(digest)
+                    carry >>= 1
+                frontier.append(digest)
+                size += 1
+            new_end = self._storage.write_tail(entries, b"".join(records))
+            self._storage.commit(size)
+            self._storage.entries_end = new_end
+            self._frontier = frontier
+        return list(range(start, size))
+
+    def root(self, size: int | None = None) -> bytes:
+        """Return the root of the tree of the first ``size`` entries (default: all of them)."""
+        with self._lock:
+            self._refresh()
+            current = self._storage.size
+            if size is None or size == current:
+                return self._fold(self._frontier)
+        self._check_size(size, current)
+        return self._subtree_hash(0, size) if size else EMPTY_ROOT
+
+    def leaf_hash_at(self, index: int) -> bytes:
+        """Return the stored leaf hash of entry ``index``."""
+        self._check_index(index)
+        return self._storage.read_hash(hash_record_position(0, index))
+
+    def entry(self, index: int) -> bytes:
+        """Return the exact bytes appended as entry ``index``."""
+        self._check_index(index)
+        return self._storage.read_entry(index)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """Return the RFC 9162 inclusion proof of entry ``index`` in the tree of ``size``."""
+        self._check_size(size, self._known_size(size))
+        if not 0 <= index < size:
+            raise ValueError(f"leaf index {index} is outside a tree of size {size}")
+        path = []
+        low, high = 0, size
+        while high - low > 1:
+            split = low + largest_power_of_two_below(high - low)
+            if index < split:
+                path.append(self._subtree_hash(split, high))
+                high = split
+            else:
+                path.append(self._subtree_hash(low, split))
+                low = split
+        path.reverse()
+        return path
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """Return the RFC 9162 consistency proof from the tree of ``size1`` to ``size2``."""
+        self._check_size(size2, self._known_size(size2))
+        if not 0 <= size1 <= size2:
+            raise ValueError(f"first tree size {size1} is outside 0..{size2}")
+        if size1 in (0, size2):
+            return []
+        path = []
+        low, high, remaining, complete = 0, size2, size1, True
+        while remaining != high - low:
+            split = largest_power_of_two_below(high - low)
+            if remaining <= split:
+                path.append(self._subtree_hash(low + split, high))
+                high = low + split
+            else:
+                path.append(self._subtree_hash(low, low + split))
+                low += split
+                remaining -= split
+                complete = False
+        if not complete:
+            path.append(self._subtree_hash(low, high))
+        path.reverse()
+        return path
+
+    def _refresh(self) -> None:
+        if self._storage.closed:
+            raise ValueError(f"the Merkle log in {self._storage.directory} is closed")
+        if self._storage.refresh():
+            self._load_frontier()
+
+    def _load_frontier(self) -> None:
+        frontier = []
+        size, start = self._storage.size, 0
+        for level in range(size.bit_length() - 1, -1, -1):
+            if size >> level & 1:
+                frontier.append(
+                    self._storage.read_hash(hash_record_position(level, start >> level))
+                )
+                start += 1 << level
+        self._frontier = frontier
+
+    def _known_size(self, wanted: int) -> int:
+        if wanted > self._storage.size:
+            with self._lock:
+                self._refresh()
+        return self._storage.size
+
+    def _check_size(self, size: int, current: int) -> None:
+        if not 0 <= size <= current:
+            raise ValueError(f"tree size {size} is outside 0..{current}, the log's size")
+
+    def _check_index(self, index: int) -> None:
+        current = self._known_size(index + 1)
+        if not 0 <= index < current:
+            raise IndexError(f"entry {index} is outside the log of {current} entries")
+
+    @staticmethod
+    def _fold(frontier: Sequence[bytes]) -> bytes:
+        if not frontier:
+            return EMPTY_ROOT
+        root = frontier[-1]
+        for left in reversed(frontier[:-1]):
+            root = node_hash(left, root)
+        return root
+
+    def _subtree_hash(self, start: int, end: int) -> bytes:
+        """Return MTH of leaves ``start..end``; ``start`` is aligned to the subtree's width."""
+        width = end - start
+        if width & (width - 1) == 0:
+            level = width.bit_length() - 1
+            return self._storage.read_hash(hash_record_position(level, start >> level))
+        split = start + largest_power_of_two_below(width)
+        return node_hash(self._subtree_hash(start, split), self._subtree_hash(split, end))

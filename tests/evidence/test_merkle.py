@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +15,8 @@ from hypothesis import strategies as st
 from amparo.evidence.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
+    LogCorruptError,
+    MerkleLog,
     ProofError,
     consistency_proof_from_leaf_hashes,
     consistency_proof_size,
@@ -291,3 +297,247 @@ def test_reference_consistency_proofs_verify_and_tampering_fails(data):
         tampered[position] = node_hash(tampered[position], b"")
         with pytest.raises(ProofError):
             verify_consistency(size1, size2, tampered, root1, root2)
+
+
+# The persistent log.
+
+
+def test_log_of_the_reference_tree_gives_the_published_values(tmp_path):
+    with MerkleLog.open(tmp_path / "log") as log:
+        for position, leaf in enumerate(REFERENCE_LEAVES):
+            assert log.append(leaf) == position
+            assert log.root() == PUBLISHED_ROOTS[position]
+        assert [log.root(size) for size in range(9)] == [_root(size) for size in range(9)]
+        for index, size, published in PUBLISHED_INCLUSION_PROOFS:
+            assert log.inclusion_proof(index, size) == published
+        for size1, size2, published in PUBLISHED_CONSISTENCY_PROOFS:
+            assert log.consistency_proof(size1, size2) == published
+
+
+def test_empty_log(tmp_path):
+    with MerkleLog.open(tmp_path / "log") as log:
+        assert log.size == 0
+        assert log.root() == EMPTY_ROOT
+        assert log.root(0) == EMPTY_ROOT
+        assert log.consistency_proof(0, 0) == []
+        assert log.append_batch([]) == []
+        with pytest.raises(IndexError, match="entry 0 is outside the log of 0 entries"):
+            log.entry(0)
+
+
+def _entries(count: int, salt: int = 0) -> list[bytes]:
+    # Varied lengths, including the empty entry, so offsets are exercised.
+    return [bytes([salt]) * (i % 5) + i.to_bytes(4, "big") * (i % 3) for i in range(count)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batch_sizes=st.lists(st.integers(1, 40), min_size=1, max_size=12),
+    data=st.data(),
+)
+def test_log_matches_the_reference_and_its_proofs_verify(batch_sizes, data):
+    entries = _entries(sum(batch_sizes))
+    hashes = [leaf_hash(entry) for entry in entries]
+    with tempfile.TemporaryDirectory() as directory, MerkleLog.open(Path(directory)) as log:
+        appended = 0
+        for batch in batch_sizes:
+            indexes = log.append_batch(entries[appended : appended + batch])
+            assert indexes == list(range(appended, appended + batch))
+            appended += batch
+            assert log.size == appended
+            assert log.root() == root_from_leaf_hashes(hashes[:appended])
+
+        size2 = data.draw(st.integers(1, appended), label="size2")
+        size1 = data.draw(st.integers(0, size2), label="size1")
+        index = data.draw(st.integers(0, size2 - 1), label="index")
+        root1, root2 = log.root(size1), log.root(size2)
+        assert root2 == root_from_leaf_hashes(hashes[:size2])
+        assert log.entry(index) == entries[index]
+        assert log.leaf_hash_at(index) == hashes[index]
+
+        inclusion = log.inclusion_proof(index, size2)
+        assert inclusion == inclusion_proof_from_leaf_hashes(hashes, index, size2)
+        verify_inclusion(hashes[index], index, size2, inclusion, root2)
+        consistency = log.consistency_proof(size1, size2)
+        assert consistency == consistency_proof_from_leaf_hashes(hashes, size1, size2)
+        verify_consistency(size1, size2, consistency, root1, root2)
+
+        # Any tampering with the proof, the root, the index or the leaf must be caught.
+        with pytest.raises(ProofError):
+            verify_inclusion(hashes[index], index, size2, inclusion, node_hash(root2, root2))
+        with pytest.raises(ProofError):
+            verify_inclusion(leaf_hash(entries[index] + b"x"), index, size2, inclusion, root2)
+        if size2 > 1:
+            other = data.draw(st.integers(0, size2 - 1).filter(lambda i: i != index), label="i")
+            with pytest.raises(ProofError):
+                verify_inclusion(hashes[index], other, size2, inclusion, root2)
+        if inclusion:
+            tampered = list(inclusion)
+            position = data.draw(st.integers(0, len(tampered) - 1), label="position")
+            tampered[position] = bytes(HASH_SIZE)
+            with pytest.raises(ProofError):
+                verify_inclusion(hashes[index], index, size2, tampered, root2)
+        if 0 < size1 < size2:
+            tampered = list(consistency)
+            position = data.draw(st.integers(0, len(tampered) - 1), label="position")
+            tampered[position] = bytes(HASH_SIZE)
+            with pytest.raises(ProofError):
+                verify_consistency(size1, size2, tampered, root1, root2)
+            with pytest.raises(ProofError):
+                verify_consistency(size1, size2, consistency, root2, root2)
+
+
+def test_reopening_keeps_every_entry_root_and_proof(tmp_path):
+    entries = _entries(1000)
+    hashes = [leaf_hash(entry) for entry in entries]
+    with MerkleLog.open(tmp_path / "log") as log:
+        log.append_batch(entries[:600])
+        for entry in entries[600:700]:
+            log.append(entry)
+    with MerkleLog.open(tmp_path / "log") as log:
+        assert log.size == 700
+        log.append_batch(entries[700:])
+    with MerkleLog.open(tmp_path / "log") as log:
+        assert log.size == 1000
+        assert [log.entry(i) for i in range(1000)] == entries
+        for size in (1, 2, 3, 255, 256, 257, 600, 700, 999, 1000):
+            assert log.root(size) == root_from_leaf_hashes(hashes[:size])
+        for index, size in ((0, 1000), (699, 700), (999, 1000), (512, 513)):
+            proof = log.inclusion_proof(index, size)
+            verify_inclusion(hashes[index], index, size, proof, log.root(size))
+        for size1, size2 in ((1, 1000), (600, 700), (700, 1000), (511, 512)):
+            proof = log.consistency_proof(size1, size2)
+            verify_consistency(size1, size2, proof, log.root(size1), log.root(size2))
+
+
+def test_torn_tail_is_cut_off_on_open(tmp_path):
+    directory = tmp_path / "log"
+    with MerkleLog.open(directory) as log:
+        log.append_batch(_entries(10))
+        root = log.root()
+    lengths = {name: (directory / name).stat().st_size for name in ("entries", "offsets", "hashes")}
+    # An append that died before committing leaves bytes past the committed size.
+    for name in lengths:
+        with (directory / name).open("ab") as file:
+            file.write(b"\xff" * 77)
+    with MerkleLog.open(directory) as log:
+        assert log.size == 10
+        assert log.root() == root
+        assert {name: (directory / name).stat().st_size for name in lengths} == lengths
+        log.append(b"after the crash")
+        assert log.entry(10) == b"after the crash"
+        assert log.root() == root_from_leaf_hashes(
+            [leaf_hash(entry) for entry in [*_entries(10), b"after the crash"]]
+        )
+
+
+def test_torn_commit_slot_falls_back_to_the_previous_size(tmp_path):
+    directory = tmp_path / "log"
+    with MerkleLog.open(directory) as log:
+        log.append_batch(_entries(5))
+        log.append_batch(_entries(3, salt=1))  # the second commit lands in slot 0
+    # A crash while writing the third commit tears slot 1, which held the first commit.
+    with (directory / "committed").open("r+b") as file:
+        file.seek(4096)
+        file.write(b"AMPLOG1\n\x00\x00\x00")
+    with MerkleLog.open(directory) as log:
+        assert log.size == 8
+
+
+def test_missing_committed_data_is_reported_with_the_file(tmp_path):
+    directory = tmp_path / "log"
+    with MerkleLog.open(directory) as log:
+        log.append_batch(_entries(20))
+    with (directory / "hashes").open("r+b") as file:
+        file.truncate(32 * 10)
+    with pytest.raises(LogCorruptError, match=r"hashes: 320 bytes, but the committed size 20"):
+        MerkleLog.open(directory)
+
+
+def test_entry_not_matching_its_leaf_hash_is_reported(tmp_path):
+    directory = tmp_path / "log"
+    with MerkleLog.open(directory) as log:
+        log.append_batch([b"first", b"second"])
+    with (directory / "entries").open("r+b") as file:
+        file.seek(5)
+        file.write(b"S")
+    with pytest.raises(LogCorruptError, match="entry 1 does not match its leaf hash"):
+        MerkleLog.open(directory)
+
+
+def test_two_bad_commit_slots_are_reported(tmp_path):
+    directory = tmp_path / "log"
+    with MerkleLog.open(directory) as log:
+        log.append(b"one")
+        log.append(b"two")
+    with (directory / "committed").open("r+b") as file:
+        file.write(b"garbage")
+        file.seek(4096)
+        file.write(b"garbage")
+    with pytest.raises(LogCorruptError, match="neither commit slot passes its checksum"):
+        MerkleLog.open(directory)
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    with MerkleLog.open(tmp_path / "log") as log:
+        log.append_batch(_entries(4))
+        with pytest.raises(ValueError, match=r"tree size 5 is outside 0\.\.4"):
+            log.root(5)
+        with pytest.raises(ValueError, match="leaf index 4 is outside a tree of size 4"):
+            log.inclusion_proof(4, 4)
+        with pytest.raises(ValueError, match=r"first tree size 3 is outside 0\.\.2"):
+            log.consistency_proof(3, 2)
+        with pytest.raises(IndexError, match="entry -1 is outside"):
+            log.entry(-1)
+    with pytest.raises(ValueError, match="is closed"):
+        log.append(b"late")
+
+
+def test_threads_appending_at_once_lose_nothing(tmp_path):
+    with MerkleLog.open(tmp_path / "log") as log:
+
+        def append_many(worker: int) -> list[int]:
+            return [log.append(f"{worker}-{i}".encode()) for i in range(25)]
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            indexes = [i for result in pool.map(append_many, range(4)) for i in result]
+        assert sorted(indexes) == list(range(100))
+        assert sorted(log.entry(i) for i in range(100)) == sorted(
+            f"{worker}-{i}".encode() for worker in range(4) for i in range(25)
+        )
+        hashes = [log.leaf_hash_at(i) for i in range(100)]
+        assert log.root() == root_from_leaf_hashes(hashes)
+
+
+def _append_from_another_process(directory: str, worker: int, count: int) -> list[int]:
+    with MerkleLog.open(Path(directory)) as log:
+        return [log.append_batch([f"{worker}-{i}".encode()])[0] for i in range(count)]
+
+
+def test_processes_appending_at_once_lose_nothing(tmp_path):
+    directory = tmp_path / "log"
+    MerkleLog.open(directory).close()
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(3) as pool:
+        results = pool.starmap(
+            _append_from_another_process, [(str(directory), w, 40) for w in range(3)]
+        )
+    with MerkleLog.open(directory) as log:
+        assert log.size == 120
+        assert sorted(i for result in results for i in result) == list(range(120))
+        for worker, result in enumerate(results):
+            for i, index in enumerate(result):
+                assert log.entry(index) == f"{worker}-{i}".encode()
+        hashes = [leaf_hash(log.entry(i)) for i in range(120)]
+        assert log.root() == root_from_leaf_hashes(hashes)
+        assert [log.leaf_hash_at(i) for i in range(120)] == hashes
+
+
+def test_a_second_handle_sees_appends_from_the_first(tmp_path):
+    with MerkleLog.open(tmp_path / "log") as writer, MerkleLog.open(tmp_path / "log") as reader:
+        writer.append_batch(_entries(7))
+        assert reader.size == 7
+        assert reader.root() == writer.root()
+        reader.append(b"from the reader")
+        assert writer.entry(7) == b"from the reader"
+        assert writer.root() == reader.root()
