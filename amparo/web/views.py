@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.i18n import set_language as django_set_language
 
+from amparo.accounts.roles import Role
 from amparo.web.policy import public, signed_in
 
 
@@ -16,7 +17,10 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @signed_in
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html")
+    """Each role lands on what it does next; only links to pages that exist today."""
+    role = str(getattr(request.user, "role", ""))
+    role_label = Role(role).label if role in Role.values else role
+    return render(request, "web/home.html", {"role": role, "role_label": role_label})
 
 
 @public

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from amparo.accounts.models import User
+from amparo.accounts.roles import Role
+from tests.accounts.flows import make_enrolled_user, sign_in_fully
+
+
+@pytest.fixture
+def coordinator(db) -> User:
+    user, _secret = make_enrolled_user("coral", Role.COORDINATOR)
+    return user
+
+
+@pytest.fixture
+def coordinator_client(coordinator: User) -> Client:
+    client = Client()
+    sign_in_fully(client, coordinator)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings) -> None:
+    # Argon2 is built to cost about a second a hash here; one flow test keeps it, the rest
+    # use a cheap hasher so the suite stays fast. Overridden in test_first_run_flow.py.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
