@@ -32,6 +32,7 @@ __all__ = [
     "AgeError",
     "DecryptingReader",
     "EncryptingWriter",
+    "check_recipient",
     "decrypt_bytes",
     "encrypt_bytes",
     "format_identity_file",
@@ -101,6 +102,11 @@ def _parse_recipient(recipient: str) -> bytes:
     if hrp != _RECIPIENT_PREFIX or len(key) != 32:
         raise AgeError(f"malformed age recipient {text!r}: expected a 32-byte X25519 key")
     return key
+
+
+def check_recipient(recipient: str) -> None:
+    """Raise AgeError unless ``recipient`` is a well-formed ``age1…`` X25519 recipient."""
+    _parse_recipient(recipient)
 
 
 def generate_identity() -> tuple[str, str]:
