@@ -1,0 +1,83 @@
+"""Reminders before each deadline to the assigned attorney and the coordinators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from amparo.accounts.models import User
+from amparo.accounts.roles import Role
+from amparo.hotline.models import Deadline, DeadlineKind, DeadlineReminder
+
+# Days before the due date at which a reminder goes out; each is sent once per person.
+REMINDER_LEADS = (14, 7, 3, 1, 0)
+
+
+@dataclass(frozen=True)
+class ReminderOutcome:
+    sent: int
+    failed: list[str]
+
+
+def recipients_for(deadline: Deadline) -> list[User]:
+    people = list(User.objects.filter(role=Role.COORDINATOR, is_active=True).exclude(email=""))
+    attorney = deadline.case.assigned_attorney
+    if attorney is not None and attorney.is_active and attorney.email:
+        people.append(attorney)
+    return people
+
+
+def lead_for(days_left: int) -> int | None:
+    """The smallest reminder lead that has been reached, or None if too early."""
+    reached = [lead for lead in REMINDER_LEADS if days_left <= lead]
+    return min(reached) if reached and days_left >= 0 else (0 if days_left < 0 else None)
+
+
+def send_deadline_reminders(today: date | None = None) -> ReminderOutcome:
+    """Send whatever reminder is due for each open deadline; running twice sends nothing new."""
+    from amparo.notify.mail import send_email
+
+    today = today or timezone.localdate()
+    sent = 0
+    failed: list[str] = []
+    deadlines = Deadline.objects.filter(done_at=None, case__merged_into=None).select_related(
+        "case", "case__assigned_attorney"
+    )
+    for deadline in deadlines:
+        days_left = (deadline.due_on - today).days
+        lead = lead_for(days_left)
+        if lead is None:
+            continue
+        for person in recipients_for(deadline):
+            try:
+                with transaction.atomic():
+                    DeadlineReminder.objects.create(
+                        deadline=deadline, recipient=person, days_before=lead
+                    )
+                    kind = DeadlineKind(deadline.kind).label
+                    link = f"{settings.SITE_URL}/hotline/cases/{deadline.case_id}/"
+                    send_email(
+                        person.email,
+                        _("Deadline on case %(case)s: %(due)s")
+                        % {"case": deadline.case_id, "due": deadline.due_on.isoformat()},
+                        _("%(kind)s by %(due)s (%(days)d days left).\n\n%(link)s")
+                        % {
+                            "kind": kind,
+                            "due": deadline.due_on.isoformat(),
+                            "days": days_left,
+                            "link": link,
+                        },
+                    )
+            except IntegrityError:
+                continue  # already reminded at this lead
+            except OSError as error:
+                # The row rolled back with the failed send, so the next run tries again.
+                failed.append(f"deadline {deadline.pk} to user {person.pk}: {error}")
+                continue
+            sent += 1
+    return ReminderOutcome(sent=sent, failed=failed)
