@@ -115,7 +115,9 @@ def test_first_coordinator_invites_an_observer_who_signs_in_again_with_totp():
 def test_a_second_firstrun_replaces_the_unused_link():
     first = LINK.search(run_firstrun())
     second = LINK.search(run_firstrun())
-    assert first and second and first.group(1) != second.group(1)
+    assert first
+    assert second
+    assert first.group(1) != second.group(1)
     assert Client().get(first.group(1)).status_code == 410
     assert Client().get(second.group(1)).status_code == 200
 
