@@ -45,6 +45,8 @@ CHUNK_SIZE = 64 * 1024
 _TAG_SIZE = 16
 _ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + _TAG_SIZE
 _FILE_KEY_SIZE = 16
+# Non-final chunks are sealed and written in batches of up to 1 MiB.
+_CHUNKS_PER_WRITE = 16
 _PAYLOAD_NONCE_SIZE = 16
 _VERSION_LINE = b"age-encryption.org/v1\n"
 _X25519_INFO = b"age-encryption.org/v1/X25519"
@@ -328,23 +330,38 @@ class EncryptingWriter:
         """Encrypt ``data``; whole 64 KiB chunks go to ``out`` as soon as they are known."""
         if self._closed:
             raise ValueError("write to a closed age stream")
-        self._pending += data
-        # Keep at least one byte back: only close() knows which chunk is the last.
-        full_chunks = (len(self._pending) - 1) // CHUNK_SIZE
-        if full_chunks > 0:
-            sealed = bytearray(full_chunks * _ENCRYPTED_CHUNK_SIZE)
-            with memoryview(self._pending) as plain, memoryview(sealed) as target:
-                for index in range(full_chunks):
-                    self._aead.encrypt_into(
-                        _chunk_nonce(self._counter, last=False),
-                        plain[index * CHUNK_SIZE : (index + 1) * CHUNK_SIZE],
-                        None,
-                        target[index * _ENCRYPTED_CHUNK_SIZE : (index + 1) * _ENCRYPTED_CHUNK_SIZE],
-                    )
-                    self._counter += 1
-            del self._pending[: full_chunks * CHUNK_SIZE]
-            self._out.write(sealed)
-        return len(data)
+        with memoryview(data) as raw, raw.cast("B") as view:
+            size = len(view)
+            offset = 0
+            if self._pending:
+                # Keep at least one byte back: only close() knows which chunk is the last.
+                missing = CHUNK_SIZE - len(self._pending)
+                if size <= missing:
+                    self._pending += view
+                    return size
+                self._pending += view[:missing]
+                offset = missing
+                self._seal(memoryview(self._pending), 1)
+                self._pending.clear()
+            while size - offset > CHUNK_SIZE:
+                batch = min((size - offset - 1) // CHUNK_SIZE, _CHUNKS_PER_WRITE)
+                self._seal(view[offset : offset + batch * CHUNK_SIZE], batch)
+                offset += batch * CHUNK_SIZE
+            self._pending += view[offset:]
+        return size
+
+    def _seal(self, plain: memoryview, chunks: int) -> None:
+        sealed = bytearray(chunks * _ENCRYPTED_CHUNK_SIZE)
+        with plain, memoryview(sealed) as target:
+            for index in range(chunks):
+                self._aead.encrypt_into(
+                    _chunk_nonce(self._counter, last=False),
+                    plain[index * CHUNK_SIZE : (index + 1) * CHUNK_SIZE],
+                    None,
+                    target[index * _ENCRYPTED_CHUNK_SIZE : (index + 1) * _ENCRYPTED_CHUNK_SIZE],
+                )
+                self._counter += 1
+        self._out.write(sealed)
 
     def close(self) -> None:
         """Write the final chunk and flush ``out`` (which stays open). Idempotent."""
