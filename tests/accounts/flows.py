@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import pyotp
 from django.test import Client
@@ -35,7 +36,7 @@ def forget_used_steps(user: User) -> None:
     TOTPDevice.objects.filter(user=user).update(last_used_step=-1)
 
 
-def password_step(client: Client, username: str, password: str = PASSWORD, **extra: str):
+def password_step(client: Client, username: str, password: str = PASSWORD, **extra: Any):
     return client.post("/accounts/sign-in/", {"username": username, "password": password}, **extra)
 
 
@@ -66,7 +67,7 @@ def make_enrolled_user(
     return user, device.secret
 
 
-def sign_in_fully(client: Client, user: User, password: str = PASSWORD, **extra: str) -> None:
+def sign_in_fully(client: Client, user: User, password: str = PASSWORD, **extra: Any) -> None:
     response = password_step(client, user.username, password, **extra)
     assert response.status_code == 302, response.content.decode()[:2000]
     response = client.post("/accounts/mfa/verify/", {"code": next_unused_code(user)}, **extra)
