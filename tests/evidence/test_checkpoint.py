@@ -1,5 +1,8 @@
 import base64
 import multiprocessing
+import os
+import signal
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -252,3 +255,39 @@ def test_concurrent_signers_never_sign_two_roots_for_one_size(tmp_path, log_key)
         child.join(timeout=30)
     outcomes = sorted(results.get(timeout=5) for _ in children)
     assert outcomes == ["refused", "refused", "refused", "signed"]
+
+
+CRASH_LEAVES = [merkle.leaf_hash(f"crash {i}".encode()) for i in range(3000)]
+
+
+def _sign_until_killed(state, skey):
+    signer = CheckpointSigner(state, ORIGIN, skey)
+    for size in range(1, len(CRASH_LEAVES) + 1):
+        proof = merkle.consistency_proof_from_leaf_hashes(CRASH_LEAVES, size - 1, size)
+        signer.sign(size, merkle.root_from_leaf_hashes(CRASH_LEAVES[:size]), proof)
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3])
+def test_a_signer_killed_mid_write_leaves_a_valid_state(tmp_path, log_key, delay):
+    state = tmp_path / "checkpoint.txt"
+    child = multiprocessing.get_context("fork").Process(
+        target=_sign_until_killed, args=(state, log_key[0])
+    )
+    child.start()
+    deadline = time.monotonic() + 30
+    while not state.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    child.join(timeout=delay)
+    assert child.pid is not None
+    os.kill(child.pid, signal.SIGKILL)
+    child.join()
+    assert child.exitcode == -signal.SIGKILL
+    resumed = CheckpointSigner(state, ORIGIN, log_key[0])
+    signed = resumed.last_signed()
+    assert signed is not None
+    last = open_checkpoint(signed, log_key[1])
+    assert 0 < last.size < len(CRASH_LEAVES)  # killed part way through
+    assert last.root_hash == merkle.root_from_leaf_hashes(CRASH_LEAVES[: last.size])
+    size = last.size + 1
+    proof = merkle.consistency_proof_from_leaf_hashes(CRASH_LEAVES, last.size, size)
+    resumed.sign(size, merkle.root_from_leaf_hashes(CRASH_LEAVES[:size]), proof)

@@ -211,11 +211,11 @@ def test_the_unflipped_cosigned_receipt_verifies():
     assert verify_receipt(_RECEIPT.decode(), ENTRIES[6], LOG_VKEY, _WITNESS_VKEYS, 2).size == 13
 
 
-@given(st.integers(0, len(_RECEIPT) * 8 - 1))
-@settings(max_examples=500, deadline=None)
-def test_a_single_flipped_bit_anywhere_fails_receipt_verification(bit):
-    flipped = bytearray(_RECEIPT)
-    flipped[bit // 8] ^= 1 << (bit % 8)
-    text = bytes(flipped).decode("utf-8", "surrogateescape")
-    with pytest.raises(ReceiptError):
-        verify_receipt(text, ENTRIES[6], LOG_VKEY, _WITNESS_VKEYS, 2)
+def test_every_single_bit_flip_anywhere_fails_receipt_verification():
+    for position in range(len(_RECEIPT)):
+        for bit in range(8):
+            flipped = bytearray(_RECEIPT)
+            flipped[position] ^= 1 << bit
+            text = bytes(flipped).decode("utf-8", "surrogateescape")
+            with pytest.raises(ReceiptError):
+                verify_receipt(text, ENTRIES[6], LOG_VKEY, _WITNESS_VKEYS, 2)

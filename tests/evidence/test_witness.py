@@ -3,8 +3,6 @@ import hashlib
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from amparo.evidence import merkle, note
 from amparo.evidence.checkpoint import Checkpoint, CheckpointError, CheckpointSigner
@@ -283,11 +281,12 @@ def test_the_unflipped_cosigned_checkpoint_verifies():
     assert verify_cosigned(_COSIGNED.decode(), LOG_VKEY, vkeys, 2).size == 17
 
 
-@given(st.integers(0, len(_COSIGNED) * 8 - 1))
-@settings(max_examples=400, deadline=None)
-def test_a_single_flipped_bit_anywhere_fails_cosigned_verification(bit):
-    flipped = bytearray(_COSIGNED)
-    flipped[bit // 8] ^= 1 << (bit % 8)
+def test_every_single_bit_flip_anywhere_fails_cosigned_verification():
     vkeys = [vkey for _, vkey in _BIT_WITNESS_KEYS]
-    with pytest.raises((note.NoteError, CheckpointError)):
-        verify_cosigned(bytes(flipped).decode("utf-8", "surrogateescape"), LOG_VKEY, vkeys, 2)
+    for position in range(len(_COSIGNED)):
+        for bit in range(8):
+            flipped = bytearray(_COSIGNED)
+            flipped[position] ^= 1 << bit
+            text = bytes(flipped).decode("utf-8", "surrogateescape")
+            with pytest.raises((note.NoteError, CheckpointError)):
+                verify_cosigned(text, LOG_VKEY, vkeys, 2)
