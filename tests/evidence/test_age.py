@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from amparo.evidence import bech32
+from amparo.evidence import age, bech32
 from amparo.evidence.age import (
     CHUNK_SIZE,
     AgeError,
@@ -336,3 +338,87 @@ def test_header_without_newline_is_bounded() -> None:
     identity, _ = generate_identity()
     with pytest.raises(AgeError, match="too long"):
         decrypt_bytes(b"age-encryption.org/v1\n-> " + b"A" * 100_000, [identity])
+
+
+# --- hand-built files, judged by both this reader and the age tool --------------------------
+
+
+def build_age_file(
+    recipient: str,
+    chunks: list[tuple[bytes, bool]],
+    extra_stanzas: tuple[bytes, ...] = (),
+) -> bytes:
+    """An age file assembled piece by piece, so that it can break the rules on purpose."""
+    file_key = os.urandom(16)
+    recipient_key = bech32.decode(recipient)[1]
+    signed = (
+        b"age-encryption.org/v1\n"
+        + age._wrap_file_key(file_key, recipient_key).encode()
+        + b"".join(extra_stanzas)
+        + b"---"
+    )
+    header = signed + b" " + age._b64encode(age._header_mac(file_key, signed)) + b"\n"
+    nonce = os.urandom(16)
+    aead = ChaCha20Poly1305(age._hkdf(file_key, nonce, b"payload"))
+    payload = b"".join(
+        aead.encrypt(age._chunk_nonce(counter, last=last), plaintext, None)
+        for counter, (plaintext, last) in enumerate(chunks)
+    )
+    return header + nonce + payload
+
+
+def age_tool_accepts(age_tool: str, identity_file: Path, ciphertext: bytes) -> bool:
+    result = subprocess.run(
+        [age_tool, "-d", "-i", str(identity_file)], input=ciphertext, capture_output=True
+    )
+    return result.returncode == 0
+
+
+FULL = os.urandom(CHUNK_SIZE)
+GREASE_48 = b"-> grease.example/x a b\n" + b"A" * 64 + b"\n\n"  # 48-byte body, empty last line
+
+
+@pytest.mark.parametrize(
+    ("case", "chunks", "extra", "valid"),
+    [
+        ("final chunk full", [(FULL, True)], (), True),
+        ("empty payload", [(b"", True)], (), True),
+        ("unknown stanza with a 48-byte body", [(b"hi", True)], (GREASE_48,), True),
+        ("no chunks at all", [], (), False),
+        ("empty final chunk after data", [(FULL, False), (b"", True)], (), False),
+        ("no final flag", [(FULL, False), (b"x", False)], (), False),
+        ("final flag too early", [(FULL, True), (b"x", True)], (), False),
+        ("body without its short last line", [(b"hi", True)], (GREASE_48[:-1],), False),
+    ],
+)
+def test_hand_built_files_are_judged_like_the_age_tool(
+    case: str,
+    chunks: list[tuple[bytes, bool]],
+    extra: tuple[bytes, ...],
+    valid: bool,
+    age_tool: str,
+    keypair: tuple[str, str, Path],
+) -> None:
+    identity, recipient, identity_file = keypair
+    ciphertext = build_age_file(recipient, chunks, extra)
+    assert age_tool_accepts(age_tool, identity_file, ciphertext) is valid, case
+    if valid:
+        assert decrypt_bytes(ciphertext, [identity]) == b"".join(text for text, _ in chunks)
+    else:
+        with pytest.raises(AgeError):
+            decrypt_bytes(ciphertext, [identity])
+
+
+def test_random_write_splits_round_trip(keypair: tuple[str, str, Path]) -> None:
+    identity, recipient, _ = keypair
+    generator = random.Random()
+    for _ in range(25):
+        plaintext = os.urandom(generator.choice([CHUNK_SIZE * 2, CHUNK_SIZE * 3 + 1, 150_000]))
+        out = io.BytesIO()
+        with EncryptingWriter(out, [recipient]) as writer:
+            position = 0
+            while position < len(plaintext):
+                step = generator.choice([0, 1, 100, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1])
+                writer.write(memoryview(plaintext)[position : position + step])
+                position += step
+        assert decrypt_bytes(out.getvalue(), [identity]) == plaintext
