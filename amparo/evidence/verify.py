@@ -12,6 +12,7 @@ import re
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ def _extracted_zip(zip_path: Path) -> Iterator[Path]:
         root = Path(scratch)
         try:
             archive = zipfile.ZipFile(zip_path)
-        except (zipfile.BadZipFile, OSError) as error:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
             raise VerificationFailure(zip_path.name, f"not a readable .zip file: {error}") from None
         with archive:
             members = archive.infolist()
@@ -107,7 +108,13 @@ def _extracted_zip(zip_path: Path) -> Iterator[Path]:
                 _check_zip_member(zip_path.name, member, seen)
             try:
                 archive.extractall(root)
-            except (zipfile.BadZipFile, OSError) as error:
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                OSError,
+                EOFError,
+                NotImplementedError,
+            ) as error:
                 raise VerificationFailure(zip_path.name, f"cannot extract: {error}") from None
         yield _bag_root(root, zip_path.name)
 
