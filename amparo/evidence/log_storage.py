@@ -32,6 +32,7 @@ import hashlib
 import os
 import struct
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import accumulate
 from pathlib import Path
 
@@ -68,22 +69,22 @@ class LogStorage:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         created = not (directory / "committed").exists()
+        new_directory = not directory.exists()
         directory.mkdir(parents=True, exist_ok=True)
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         self._fds: dict[str, int] = {}
+        self._flusher: ThreadPoolExecutor | None = None
         try:
             for name in ("entries", "offsets", "hashes", "committed", "lock"):
                 self._fds[name] = os.open(directory / name, flags, 0o600)
         except OSError:
             self.close()
             raise
+        # New directory entries must survive a crash along with their contents.
         if created:
-            # New directory entries must survive a crash along with their contents.
-            dir_fd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            _sync_directory(directory)
+        if new_directory:
+            _sync_directory(directory.parent)
         self.sequence = 0
         self.size = 0
         self.entries_end = 0
@@ -94,6 +95,9 @@ class LogStorage:
 
     def close(self) -> None:
         """Close every file; safe to call twice."""
+        if self._flusher is not None:
+            self._flusher.shutdown()
+            self._flusher = None
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
@@ -204,8 +208,11 @@ class LogStorage:
         )
         for name, payload, position in tail:
             _write_all(self._fd(name), payload, position)
-        for name, _, _ in tail:
-            _sync(self._fd(name))
+        # Flushing the three files at once lets the file system commit them together.
+        fds = [self._fd(name) for name, _, _ in tail]
+        if self._flusher is None:
+            self._flusher = ThreadPoolExecutor(len(fds), thread_name_prefix="merkle-log-flush")
+        list(self._flusher.map(_sync, fds))
         return self.entries_end + len(data)
 
     def read_hash(self, record: int) -> bytes:
@@ -237,6 +244,14 @@ class LogStorage:
         if len(data) != end - start:
             raise LogCorruptError(f"{self.path('entries')}: entry {index} is cut short")
         return data
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, payload: bytes, position: int) -> None:
