@@ -1,0 +1,426 @@
+"""Hotline pages. Views parse, check the object, call one service, render.
+
+A-numbers and dates of birth travel only in POST bodies and are never put in a URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from amparo.accounts.models import User
+from amparo.accounts.roles import Role
+from amparo.audit.services import record
+from amparo.hotline import referrals, services, updates
+from amparo.hotline.a_numbers import format_a_number, masked_a_number
+from amparo.hotline.forms import (
+    ANumberSearchForm,
+    CustodySearchForm,
+    DeclineForm,
+    HearingForm,
+    IntakeForm,
+    NoteForm,
+    StatusForm,
+)
+from amparo.hotline.intake_throttle import public_form_bucket, take_token
+from amparo.hotline.models import (
+    Case,
+    CaseStatus,
+    DuplicateFlag,
+    IntakeChannel,
+    Offer,
+    UpdateTemplate,
+)
+from amparo.web.policy import Refusal, public, roles
+
+STAFF_ROLES = (Role.HOTLINE, Role.COORDINATOR)
+PUBLIC_FORM_BUCKET = "public-intake"
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _case_for(request: HttpRequest, case_id: int) -> Case:
+    """The case, if this person may see it: hotline staff any case, an attorney only theirs."""
+    case = get_object_or_404(Case.objects.select_related("assigned_attorney"), pk=case_id)
+    user = _user(request)
+    if user.role == Role.ATTORNEY and case.assigned_attorney_id != user.pk:
+        raise Refusal(_("this case is not assigned to you"))
+    return case
+
+
+def _intake_initial(request: HttpRequest) -> dict[str, Any]:
+    language = translation.get_language() or "en"
+    return {"caller_language": language, "best_language": language}
+
+
+# --- the public form -------------------------------------------------------------------
+
+
+@public
+@sensitive_post_parameters("a_number", "date_of_birth")
+def help_form(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        verdict = take_token(PUBLIC_FORM_BUCKET, public_form_bucket())
+        if not verdict.allowed:
+            response = render(
+                request,
+                "hotline/busy.html",
+                {"retry_after": verdict.retry_after_seconds},
+                status=429,
+            )
+            response["Retry-After"] = str(verdict.retry_after_seconds)
+            return response
+        form = IntakeForm(request.POST)
+        if form.is_valid():
+            outcome = services.record_intake(
+                services.IntakeAnswers.from_cleaned(form.cleaned_data), IntakeChannel.PUBLIC_FORM
+            )
+            record(None, "hotline.intake.public", target=f"case:{outcome.case.pk}")
+            return redirect("hotline:help_thanks")
+    elif request.method == "GET":
+        form = IntakeForm(initial=_intake_initial(request))
+    else:
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(request, "hotline/help_form.html", {"form": form})
+
+
+@public
+def help_thanks(request: HttpRequest) -> HttpResponse:
+    return render(request, "hotline/help_thanks.html")
+
+
+# --- hotline staff ---------------------------------------------------------------------
+
+
+@roles(*STAFF_ROLES)
+@sensitive_post_parameters("a_number", "date_of_birth")
+def call_script(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = IntakeForm(request.POST)
+        if form.is_valid():
+            outcome = services.record_intake(
+                services.IntakeAnswers.from_cleaned(form.cleaned_data),
+                IntakeChannel.CALL,
+                taken_by=_user(request),
+            )
+            record(request, "hotline.intake.call", target=f"case:{outcome.case.pk}")
+            if outcome.duplicates:
+                messages.warning(request, _("This may be a case we already have. Check below."))
+            return redirect("hotline:case", case_id=outcome.case.pk)
+    else:
+        form = IntakeForm(initial=_intake_initial(request))
+    return render(request, "hotline/call_script.html", {"form": form})
+
+
+@roles(*STAFF_ROLES)
+@sensitive_post_parameters("a_number")
+def case_list(request: HttpRequest) -> HttpResponse:
+    search = ANumberSearchForm(request.POST if request.method == "POST" else None)
+    found: list[Case] | None = None
+    if request.method == "POST" and search.is_valid():
+        found = list(services.find_cases_by_a_number(search.cleaned_data["a_number"]))
+        record(request, "hotline.search.a_number", detail=f"{len(found)} found")
+    cases = (
+        Case.objects.filter(merged_into=None)
+        .select_related("assigned_attorney")
+        .order_by("-created_at")[:200]
+    )
+    flagged = set(DuplicateFlag.objects.filter(resolved_at=None).values_list("case_id", flat=True))
+    return render(
+        request,
+        "hotline/case_list.html",
+        {"cases": cases, "flagged": flagged, "search": search, "found": found},
+    )
+
+
+@roles(*STAFF_ROLES, Role.ATTORNEY)
+def deadlines(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    mine = Case.objects.filter(assigned_attorney=user) if user.role == Role.ATTORNEY else None
+    return render(
+        request, "hotline/deadlines.html", {"rows": services.upcoming_deadlines(cases=mine)}
+    )
+
+
+@roles(*STAFF_ROLES, Role.ATTORNEY)
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    user = _user(request)
+    if case.merged_into_id is not None:
+        return redirect("hotline:case", case_id=case.merged_into_id)
+    sees_immigration_details = user.role == Role.ATTORNEY
+    record(
+        request,
+        "hotline.case.read",
+        target=f"case:{case.pk}",
+        detail="with immigration details" if sees_immigration_details else "",
+    )
+    digits = case.a_number()
+    born = case.date_of_birth()
+    context: dict[str, Any] = {
+        "case": case,
+        "a_number": format_a_number(digits) if sees_immigration_details else "",
+        "a_number_masked": masked_a_number(digits),
+        "date_of_birth": born if sees_immigration_details else None,
+        "has_date_of_birth": born is not None,
+        "sees_immigration_details": sees_immigration_details,
+        "intakes": case.intakes.select_related("taken_by"),
+        "timeline": services.timeline(case),
+        "searches": case.custody_searches.select_related("searched_by"),
+        "hearings": case.hearings.order_by("scheduled_for", "id"),
+        "deadline_rows": services.upcoming_deadlines(cases=Case.objects.filter(pk=case.pk)),
+        "notes": case.notes.select_related("author"),
+        "offers": case.offers.select_related("attorney", "offered_by"),
+        "flags": services.open_duplicate_flags(case),
+        "updates_sent": case.family_updates.select_related("template", "intake"),
+        "status_form": StatusForm(initial={"status": case.status}),
+        "search_form": CustodySearchForm(),
+        "hearing_form": HearingForm(),
+        "note_form": NoteForm(),
+        "statuses": CaseStatus.choices,
+    }
+    if user.role != Role.ATTORNEY:
+        context["suggestions"] = referrals.suggestions_for(case)[:10]
+        context["pending_offer"] = referrals.pending_offer(case)
+        context["update_choices"] = [
+            (intake, list(updates.templates_for(intake))) for intake in case.intakes.all()
+        ]
+    return render(request, "hotline/case_detail.html", context)
+
+
+def _back(case: Case) -> HttpResponse:
+    return redirect("hotline:case", case_id=case.pk)
+
+
+@roles(*STAFF_ROLES, Role.ATTORNEY)
+@require_POST
+def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        services.set_status(
+            case, CaseStatus(form.cleaned_data["status"]), _user(request), form.cleaned_data["note"]
+        )
+    return _back(case)
+
+
+@roles(*STAFF_ROLES)
+@require_POST
+def case_search(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    form = CustodySearchForm(request.POST)
+    if form.is_valid():
+        services.log_custody_search(case, _user(request), **form.cleaned_data)
+        messages.success(request, _("Custody search recorded."))
+    else:
+        messages.error(request, _("The custody search was not recorded: check the fields."))
+    return _back(case)
+
+
+@roles(*STAFF_ROLES, Role.ATTORNEY)
+@require_POST
+def case_hearing(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    form = HearingForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        services.record_hearing(
+            case,
+            _user(request),
+            kind=data["kind"],
+            court=data["court"],
+            judge=data["judge"],
+            scheduled_for=data["scheduled_for"],
+            decision_date=data["decision_date"],
+            bond_outcome=data["bond_outcome"],
+            bond_amount=data["bond_amount"],
+        )
+        messages.success(request, _("Hearing recorded."))
+    else:
+        errors = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+        messages.error(request, _("The hearing was not recorded: %(errors)s") % {"errors": errors})
+    return _back(case)
+
+
+@roles(*STAFF_ROLES, Role.ATTORNEY)
+@require_POST
+def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        services.add_note(case, _user(request), form.cleaned_data["body"])
+    return _back(case)
+
+
+@roles(*STAFF_ROLES)
+@require_POST
+def case_offer(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    ranked = referrals.suggestions_for(case)
+    chosen = request.POST.get("attorney", "")
+    position = next((i for i, s in enumerate(ranked) if str(s.profile.attorney_id) == chosen), None)
+    if position is None:
+        messages.error(request, _("That attorney is not among the suggestions for this case."))
+        return _back(case)
+    try:
+        offer = referrals.offer_case(
+            case, ranked[position].profile.attorney, _user(request), rank=position + 1
+        )
+    except referrals.OfferError as error:
+        messages.error(request, str(error))
+    else:
+        record(request, "hotline.offer.made", target=f"offer:{offer.pk}")
+        messages.success(request, _("The case was offered."))
+    return _back(case)
+
+
+@roles(*STAFF_ROLES)
+@require_POST
+def case_update(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    intake = get_object_or_404(case.intakes, pk=request.POST.get("intake") or 0)
+    try:
+        sent = updates.send_family_update(
+            case, intake, request.POST.get("template", ""), _user(request)
+        )
+    except updates.UpdateRefused as error:
+        messages.error(request, _("Not sent: %(reason)s") % {"reason": error})
+        return _back(case)
+    record(request, "hotline.update.sent", target=f"case:{case.pk}", allowed=True)
+    if sent.delivered:
+        messages.success(request, _("The update was sent."))
+    else:
+        messages.error(
+            request, _("The update could not be delivered: %(why)s") % {"why": sent.failure}
+        )
+    return _back(case)
+
+
+@roles(*STAFF_ROLES)
+@require_POST
+def case_merge(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    flag = get_object_or_404(DuplicateFlag, pk=request.POST.get("flag") or 0, case=case)
+    if request.POST.get("decision") == "merge":
+        # The older case survives; the newer report's history joins it.
+        keep, absorb = (flag.other, case) if flag.other.pk < case.pk else (case, flag.other)
+        try:
+            services.merge_cases(keep, absorb, _user(request))
+        except ValueError as error:
+            messages.error(request, str(error))
+            return _back(case)
+        record(request, "hotline.case.merged", target=f"case:{keep.pk}", detail=f"{absorb.pk}")
+        messages.success(request, _("The two cases are now one."))
+        return _back(keep)
+    services.dismiss_duplicate_flag(flag, _user(request))
+    return _back(case)
+
+
+# --- attorneys and their offers ---------------------------------------------------------
+
+
+@roles(Role.ATTORNEY)
+def offer_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    offers = Offer.objects.filter(attorney=user).select_related("case").order_by("-offered_at")
+    my_cases = Case.objects.filter(assigned_attorney=user, merged_into=None)
+    return render(request, "hotline/offer_list.html", {"offers": offers, "my_cases": my_cases})
+
+
+@roles(Role.ATTORNEY)
+def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offer = get_object_or_404(Offer.objects.select_related("case"), pk=offer_id)
+    offer = referrals.offer_for_attorney(offer.pk, _user(request))
+    context: dict[str, Any] = {"offer": offer, "case": offer.case, "decline_form": DeclineForm()}
+    if referrals.may_see_details(offer):
+        case = offer.case
+        referrals.note_details_viewed(offer)
+        record(request, "hotline.offer.details_read", target=f"offer:{offer.pk}")
+        born = case.date_of_birth()
+        context |= {
+            "details": True,
+            "a_number": format_a_number(case.a_number()),
+            "date_of_birth": born,
+            "intakes": case.intakes.all(),
+            "searches": case.custody_searches.all(),
+        }
+    return render(request, "hotline/offer_detail.html", context)
+
+
+def _offer_step(request: HttpRequest, offer_id: int) -> Offer:
+    get_object_or_404(Offer, pk=offer_id)
+    return referrals.offer_for_attorney(offer_id, _user(request))
+
+
+@roles(Role.ATTORNEY)
+@require_POST
+def offer_no_conflict(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offer = _offer_step(request, offer_id)
+    try:
+        referrals.confirm_no_conflict(offer)
+    except referrals.OfferError as error:
+        messages.error(request, str(error))
+    record(request, "hotline.offer.no_conflict", target=f"offer:{offer.pk}")
+    return redirect("hotline:offer", offer_id=offer.pk)
+
+
+@roles(Role.ATTORNEY)
+@require_POST
+def offer_accept(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offer = _offer_step(request, offer_id)
+    try:
+        referrals.accept_offer(offer)
+    except referrals.OfferError as error:
+        messages.error(request, str(error))
+        return redirect("hotline:offer", offer_id=offer.pk)
+    record(request, "hotline.offer.accepted", target=f"offer:{offer.pk}")
+    messages.success(request, _("You accepted the case."))
+    return redirect("hotline:case", case_id=offer.case_id)
+
+
+@roles(Role.ATTORNEY)
+@require_POST
+def offer_decline(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offer = _offer_step(request, offer_id)
+    form = DeclineForm(request.POST)
+    form.is_valid()
+    try:
+        referrals.decline_offer(
+            offer,
+            reason=form.cleaned_data.get("reason", ""),
+            conflict=bool(form.cleaned_data.get("conflict")),
+        )
+    except referrals.OfferError as error:
+        messages.error(request, str(error))
+        return redirect("hotline:offer", offer_id=offer.pk)
+    record(request, "hotline.offer.declined", target=f"offer:{offer.pk}")
+    messages.success(request, _("You declined; the case goes to the next attorney."))
+    return redirect("hotline:offers")
+
+
+# --- update templates (coordinators) ----------------------------------------------------
+
+
+@roles(Role.COORDINATOR)
+def template_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        template = get_object_or_404(UpdateTemplate, pk=request.POST.get("template") or 0)
+        updates.mark_reviewed(template, _user(request))
+        record(request, "hotline.template.reviewed", target=f"template:{template.pk}")
+        return redirect("hotline:templates")
+    return render(
+        request,
+        "hotline/templates.html",
+        {"templates": UpdateTemplate.objects.select_related("reviewed_by")},
+    )

@@ -1,0 +1,114 @@
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import call_command
+
+from amparo.accounts.roles import Role
+from amparo.hotline import reminders, services
+from amparo.hotline.models import CaseStatus, DeadlineKind, DeadlineReminder, HearingKind
+from tests.hotline.factories import attorney, intake, person
+from tests.hotline.smtp_server import smtp_server  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("decided", "due"),
+    [
+        (date(2025, 1, 31), date(2025, 3, 2)),
+        (date(2024, 2, 1), date(2024, 3, 2)),  # leap year
+        (date(2025, 12, 15), date(2026, 1, 14)),
+    ],
+)
+def test_bond_appeal_is_due_thirty_calendar_days_after_the_decision(decided, due):
+    assert services.bond_appeal_due(decided) == due
+
+
+def test_a_bond_decision_opens_the_appeal_deadline():
+    lawyer = attorney("ana")
+    case = intake().case
+    services.record_hearing(
+        case,
+        lawyer,
+        kind=HearingKind.BOND,
+        court="Eloy Immigration Court",
+        decision_date=date(2025, 6, 2),
+        bond_outcome="denied",
+    )
+    deadline = case.deadlines.get()
+    assert (deadline.kind, deadline.due_on) == (DeadlineKind.BOND_APPEAL, date(2025, 7, 2))
+    case.refresh_from_db()
+    assert case.status == CaseStatus.BOND_HEARING
+    assert case.court == "Eloy Immigration Court"
+
+
+def test_a_hearing_without_decision_opens_no_deadline():
+    case = intake().case
+    services.record_hearing(case, attorney("ana"), kind=HearingKind.MASTER)
+    assert not case.deadlines.exists()
+
+
+def test_deadlines_list_soonest_first_with_overdue_marked():
+    lawyer = attorney("ana")
+    today = date(2025, 6, 10)
+    for days_ago in (5, 40, 20):
+        services.record_hearing(
+            intake(a_number="", legal_name=f"Person {days_ago}").case,
+            lawyer,
+            kind=HearingKind.BOND,
+            decision_date=today - timedelta(days=days_ago),
+            bond_outcome="denied",
+        )
+    rows = services.upcoming_deadlines(today=today)
+    assert [row.days_left for row in rows] == [-10, 10, 25]
+    assert [row.overdue for row in rows] == [True, False, False]
+    services.mark_deadline_done(rows[0].deadline)
+    assert [row.days_left for row in services.upcoming_deadlines(today=today)] == [10, 25]
+
+
+@pytest.mark.parametrize(
+    ("days_left", "lead"), [(30, None), (14, 14), (10, 14), (7, 7), (2, 3), (1, 1), (0, 0), (-3, 0)]
+)
+def test_reminder_lead(days_left, lead):
+    assert reminders.lead_for(days_left) == lead
+
+
+def test_reminders_reach_attorney_and_coordinator_once(smtp_server):  # noqa: F811
+    lawyer = attorney("ana")
+    person("coord", Role.COORDINATOR)
+    case = intake().case
+    case.assigned_attorney = lawyer
+    case.save()
+    decided = date(2025, 6, 1)
+    services.record_hearing(
+        case, lawyer, kind=HearingKind.BOND, decision_date=decided, bond_outcome="denied"
+    )
+    today = services.bond_appeal_due(decided) - timedelta(days=6)
+
+    first = reminders.send_deadline_reminders(today=today)
+    second = reminders.send_deadline_reminders(today=today)
+
+    assert (first.sent, second.sent) == (2, 0)
+    assert sorted(m["To"] for m in smtp_server.messages) == [
+        "ana@example.org",
+        "coord@example.org",
+    ]
+    assert "2025-07-01" in smtp_server.messages[0]["Subject"]
+    assert DeadlineReminder.objects.filter(days_before=7).count() == 2
+    assert reminders.send_deadline_reminders(today=today + timedelta(days=4)).sent == 2
+
+
+def test_the_command_is_idempotent(smtp_server, capsys):  # noqa: F811
+    person("coord", Role.COORDINATOR)
+    case = intake().case
+    services.record_hearing(
+        case,
+        attorney("ana"),
+        kind=HearingKind.BOND,
+        decision_date=date.today() - timedelta(days=29),
+        bond_outcome="denied",
+    )
+    call_command("senddeadlinereminders")
+    call_command("senddeadlinereminders")
+    assert len(smtp_server.messages) == 1
+    assert "reminders sent: 1" in capsys.readouterr().out
