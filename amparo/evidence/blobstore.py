@@ -370,7 +370,12 @@ class DirectoryBlobStore:
         fills; in every failure the partial files are removed and nothing counts.
         """
         blob_id = secrets.token_hex(16)
-        partial = _LockedTempFile(self._tmp, f"{blob_id}.age{_PARTIAL_SUFFIX}")
+        try:
+            partial = _LockedTempFile(self._tmp, f"{blob_id}.age{_PARTIAL_SUFFIX}")
+        except OSError as error:
+            if _is_storage_full(error):
+                raise StorageFullError() from error
+            raise
         committed_blob: Path | None = None
         try:
             sha256 = hashlib.sha256()

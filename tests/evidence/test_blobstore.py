@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -287,3 +289,50 @@ def test_short_reads_from_the_upload_are_handled(store: DirectoryBlobStore) -> N
     assert result.sha256 == hashlib.sha256(original).hexdigest()
     with store.open(result.id) as reader:
         assert reader.read() == original
+
+
+FULL_DISK_CHILD = """
+import io, json, os, subprocess, sys
+from pathlib import Path
+from amparo.evidence.blobstore import DirectoryBlobStore, StorageFullError
+
+mount_point, recipient = Path(sys.argv[1]), sys.argv[2]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], check=True)
+store = DirectoryBlobStore(mount_point / "store", [recipient])
+first = store.ingest(io.BytesIO(b"fits"))
+report = {"first": first.id}
+try:
+    store.ingest(io.BytesIO(os.urandom(4 * 1024 * 1024)))
+    report["error"] = None
+except StorageFullError as error:
+    report["error"] = str(error)
+report["files"] = sorted(
+    str(path.relative_to(mount_point)) for path in mount_point.rglob("*") if path.is_file()
+)
+report["after"] = store.ingest(io.BytesIO(b"still works")).size
+print(json.dumps(report))
+"""
+
+
+def test_a_full_disk_is_reported_and_leaves_nothing(tmp_path: Path, keys: tuple[str, str]) -> None:
+    # A 2 MiB tmpfs in a private mount namespace is a real disk that fills up.
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-rm", "true"], capture_output=True).returncode:
+        pytest.skip("unshare cannot create a private mount namespace here")
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    repository = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [unshare, "-rm", sys.executable, "-c", FULL_DISK_CHILD, str(mount_point), keys[1]],
+        capture_output=True,
+        cwd=repository,
+        env={**os.environ, "PYTHONPATH": str(repository)},
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    report = json.loads(result.stdout)
+    assert report["error"] == (
+        "the evidence store is out of disk space; nothing was saved; free space and try again"
+    )
+    first = report["first"]
+    assert report["files"] == [f"store/blobs/{first}.age", f"store/meta/{first}.json.age"]
+    assert report["after"] == len(b"still works")
