@@ -280,3 +280,43 @@ def test_exporting_streams_originals_in_chunks(tmp_path: Path) -> None:
     assert exported.stat().st_size == size
     assert bagit.hash_file(exported).sha256 == item.sha256
     assert peak < size // 3, f"peak Python memory {peak} bytes for a {size}-byte original"
+
+
+def test_checkpoint_is_not_re_signed_while_the_log_is_unchanged(tmp_path: Path) -> None:
+    store, vkey = EvidenceStore.init(tmp_path / "store", ORIGIN)
+    with store:
+        item = store.ingest(
+            io.BytesIO(b"x"), filename="x", media_type="text/plain", actor_role="o", actor_id="u"
+        )
+        first = store.checkpoint()
+        assert store.checkpoint() == first
+        index = store.record(item.id, "viewed", "attorney", "u-2")
+        assert index == item.custody_entries[-1] + 1
+        assert store.item(item.id).custody_entries == (*item.custody_entries, index)
+        second = store.checkpoint()
+    assert second != first
+    assert note.open(second, [vkey]).splitlines()[1] == "2"
+
+
+def test_store_fixity_reports_a_catalogue_that_no_longer_matches(tmp_path: Path) -> None:
+    store, _vkey = EvidenceStore.init(tmp_path / "store", ORIGIN)
+    with store:
+        item = store.ingest(
+            io.BytesIO(b"x"), filename="x", media_type="text/plain", actor_role="o", actor_id="u"
+        )
+        assert store.fixity() == []
+        record = tmp_path / "store/items" / f"{item.id}.json"
+        record.write_text(record.read_text().replace(item.nonce, "00" * 32))
+        problems = store.fixity()
+    assert problems == [f"{item.id}: custody entry 0 names another item"]
+
+
+def test_store_refuses_unknown_events(tmp_path: Path) -> None:
+    store, _vkey = EvidenceStore.init(tmp_path / "store", ORIGIN)
+    with store:
+        item = store.ingest(
+            io.BytesIO(b"x"), filename="x", media_type="text/plain", actor_role="o", actor_id="u"
+        )
+        with pytest.raises(ValueError, match="is not a valid CustodyEvent"):
+            store.record(item.id, "deleted", "o", "u")
+        assert store.log.size == 1

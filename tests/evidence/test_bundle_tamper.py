@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -224,3 +225,115 @@ def test_the_command_line_names_the_tampered_file(tmp_path: Path, built: BuiltBu
         hashlib.sha256(metadata.read_bytes()).hexdigest()
         not in (bag / "manifest-sha256.txt").read_text()
     )
+
+
+def re_sign(bag: Path, log_skey: str) -> None:
+    """Recompute every manifest and the bag signature with the real log key.
+
+    Only someone holding the network's private key can do this; it lets the tests reach the
+    checks that come after the signatures.
+    """
+    digests = {path: bagit.hash_file(bag / path) for path in bagit.payload_files(bag)}
+    bagit.write_manifests(bag, digests)
+    tag_digests = bagit.write_tag_manifests(
+        bag, ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt"]
+    )
+    (bag / SIGNATURE_FILE).write_text(note.sign(signature_text("bag", tag_digests), log_skey))
+
+
+@pytest.fixture
+def signed_copy(tmp_path: Path, built: BuiltBundle) -> tuple[Path, str]:
+    bag = Path(shutil.copytree(built.bag, tmp_path / "bag"))
+    log_skey = (built.store_dir / "keys/log.skey").read_text().strip()
+    re_sign(bag, log_skey)
+    verify_bundle(bag, built.log_vkey, built.witness_vkeys)  # re-signing alone changes nothing
+    return bag, log_skey
+
+
+def first(bag: Path, folder: str) -> Path:
+    return sorted((bag / "data" / folder).iterdir())[0]
+
+
+def failure_after_re_signing(bag: Path, log_skey: str, built: BuiltBundle) -> str:
+    re_sign(bag, log_skey)
+    with pytest.raises(VerificationFailure) as failure:
+        verify_bundle(bag, built.log_vkey, built.witness_vkeys)
+    return str(failure.value)
+
+
+def test_signed_but_non_canonical_custody_entry(
+    signed_copy: tuple[Path, str], built: BuiltBundle
+) -> None:
+    bag, log_skey = signed_copy
+    entry = first(bag, "custody")
+    entry.write_bytes(entry.read_bytes().replace(b",", b", ", 1))
+    message = failure_after_re_signing(bag, log_skey, built)
+    relative = entry.relative_to(bag).as_posix()
+    assert message == f"{relative}: custody entry: not in RFC 8785 canonical form"
+
+
+def test_signed_but_swapped_receipts(signed_copy: tuple[Path, str], built: BuiltBundle) -> None:
+    bag, log_skey = signed_copy
+    receipts = sorted((bag / "data/receipts").iterdir())
+    first_text, second_text = receipts[0].read_text(), receipts[1].read_text()
+    receipts[0].write_text(second_text)
+    receipts[1].write_text(first_text)
+    message = failure_after_re_signing(bag, log_skey, built)
+    assert message.startswith(f"{receipts[0].relative_to(bag).as_posix()}: inclusion proof")
+
+
+def test_signed_but_wrong_nonce(signed_copy: tuple[Path, str], built: BuiltBundle) -> None:
+    bag, log_skey = signed_copy
+    metadata = first(bag, "metadata")
+    record = json.loads(metadata.read_text())
+    record["nonce"] = "00" * 32
+    metadata.write_text(json.dumps(record))
+    message = failure_after_re_signing(bag, log_skey, built)
+    assert message.startswith("data/custody/")
+    assert message.endswith(
+        f"commitment does not match {record['original']} and data/metadata/{metadata.name}"
+    )
+
+
+def test_signed_but_wrong_digest_in_metadata(
+    signed_copy: tuple[Path, str], built: BuiltBundle
+) -> None:
+    bag, log_skey = signed_copy
+    metadata = first(bag, "metadata")
+    record = json.loads(metadata.read_text())
+    record["sha256"] = hashlib.sha256(b"another file").hexdigest()
+    metadata.write_text(json.dumps(record))
+    message = failure_after_re_signing(bag, log_skey, built)
+    assert message == f"{record['original']}: digest does not match data/metadata/{metadata.name}"
+
+
+def test_signed_but_custody_entry_withheld(
+    signed_copy: tuple[Path, str], built: BuiltBundle
+) -> None:
+    bag, log_skey = signed_copy
+    record = json.loads(first(bag, "metadata").read_text())
+    index = record["custody_entries"][0]
+    (bag / f"data/custody/{index}.json").unlink()
+    (bag / f"data/receipts/{index}.tlog-proof").unlink()
+    message = failure_after_re_signing(bag, log_skey, built)
+    assert message.endswith(f"custody entry {index} is not in the bag")
+
+
+def test_signed_but_cosignatures_stripped(
+    signed_copy: tuple[Path, str], built: BuiltBundle
+) -> None:
+    bag, log_skey = signed_copy
+    checkpoint = bag / "data/checkpoint.txt"
+    text, _, _signatures = checkpoint.read_text().partition("\n\n")
+    checkpoint.write_text(note.sign(text + "\n", log_skey))
+    message = failure_after_re_signing(bag, log_skey, built)
+    assert message == "data/checkpoint.txt: too few witnesses: 0 of 2 required"
+
+
+def test_signed_but_an_original_without_metadata(
+    signed_copy: tuple[Path, str], built: BuiltBundle
+) -> None:
+    bag, log_skey = signed_copy
+    (bag / "data/originals/ffff-extra.bin").write_bytes(b"unexplained")
+    message = failure_after_re_signing(bag, log_skey, built)
+    assert message == "data/originals/ffff-extra.bin: no metadata in data/metadata/"
