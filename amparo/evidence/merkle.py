@@ -359,20 +359,21 @@ class MerkleLog:
         with self._lock, self._storage.exclusive():
             self._refresh()
             start = self._storage.size
+            sha256 = hashlib.sha256
+            leaves = [sha256(_LEAF_PREFIX + entry).digest() for entry in entries]
             frontier = list(self._frontier)
             records: list[bytes] = []
-            sha256 = hashlib.sha256
+            record, pop, push = records.append, frontier.pop, frontier.append
             size = start
-            for entry in entries:
-                digest = sha256(_LEAF_PREFIX + entry).digest()
-                records.append(digest)
+            for digest in leaves:
+                record(digest)
                 # Each trailing one bit of the old size is a subtree this leaf completes.
                 carry = size
                 while carry & 1:
-                    digest = sha256(_NODE_PREFIX + frontier.pop() + digest).digest()
-                    records.append(digest)
+                    digest = sha256(_NODE_PREFIX + pop() + digest).digest()
+                    record(digest)
                     carry >>= 1
-                frontier.append(digest)
+                push(digest)
                 size += 1
             new_end = self._storage.write_tail(entries, b"".join(records))
             self._storage.commit(size)

@@ -541,3 +541,22 @@ def test_a_second_handle_sees_appends_from_the_first(tmp_path):
         reader.append(b"from the reader")
         assert writer.entry(7) == b"from the reader"
         assert writer.root() == reader.root()
+
+
+def test_log_equals_the_reference_for_every_size_and_proof_up_to_48(tmp_path):
+    entries = _entries(48)
+    hashes = [leaf_hash(entry) for entry in entries]
+    with MerkleLog.open(tmp_path / "log") as log:
+        log.append_batch(entries[:5])
+        for entry in entries[5:]:
+            log.append(entry)
+        for size in range(49):
+            assert log.root(size) == root_from_leaf_hashes(hashes[:size]), size
+            for index in range(size):
+                assert log.inclusion_proof(index, size) == inclusion_proof_from_leaf_hashes(
+                    hashes, index, size
+                ), (index, size)
+            for size1 in range(size + 1):
+                assert log.consistency_proof(size1, size) == consistency_proof_from_leaf_hashes(
+                    hashes, size1, size
+                ), (size1, size)
