@@ -180,7 +180,7 @@ def import_csv(text: str) -> ImportReport:
         report.problems.append("the header row has no 'username' column")
         return report
     for line, row in enumerate(reader, start=2):
-        username = _restore_cell((row.get("username") or "").strip())
+        username = _restore_cell((row.get("username") or "").strip()).strip()
         user = User.objects.filter(username=username).first()
         if user is None:
             report.problems.append(f"row {line}: no account named '{username}'")
@@ -190,7 +190,7 @@ def import_csv(text: str) -> ImportReport:
             continue
         profile = profile_for(user)
         for column in LIST_COLUMNS & set(row):
-            items = [_restore_cell(i.strip()) for i in (row[column] or "").split(";")]
+            items = [_restore_cell(i.strip()).strip() for i in (row[column] or "").split(";")]
             setattr(profile, column, "\n".join(i for i in items if i))
         if (row.get("capacity") or "").strip():
             try:
@@ -201,7 +201,7 @@ def import_csv(text: str) -> ImportReport:
         if (row.get("accepting") or "").strip():
             profile.accepting = row["accepting"].strip().casefold() in {"yes", "true", "1", "sí"}
         if "phone" in row:
-            profile.phone = _restore_cell((row["phone"] or "").strip())[:40]
+            profile.phone = _restore_cell((row["phone"] or "").strip()).strip()[:40]
         profile.save()
         report.updated.append(username)
     return report

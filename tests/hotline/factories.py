@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.test import Client
+
 from amparo.accounts.models import PartnerOrganization, User
 from amparo.accounts.roles import Role
 from amparo.directory.models import AttorneyProfile
-from amparo.hotline.models import IntakeChannel
+from amparo.hotline.models import Case, IntakeChannel, Offer
+from amparo.hotline.referrals import offer_to_next
 from amparo.hotline.services import IntakeAnswers, IntakeOutcome, record_intake
+from amparo.web.policy import MFA_SESSION_KEY
 
 A_NUMBER_WRITTEN = "A 012 345 678"
 A_NUMBER_DIGITS = "012345678"
@@ -54,3 +58,20 @@ def attorney(username: str, *, languages: str = "es", capacity: int = 3, **profi
         attorney=user, languages=languages.replace(",", "\n"), capacity=capacity, **profile
     )
     return user
+
+
+def offered(case: Case, by: User | None = None) -> Offer:
+    """Offer the case to the best-ranked attorney; the test expects there to be one."""
+    offer = offer_to_next(case, by)
+    assert offer is not None, "no attorney was suggested for this case"
+    return offer
+
+
+def signed_in(user: User) -> Client:
+    """A client signed in as this person with the second factor done."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[MFA_SESSION_KEY] = True
+    session.save()
+    return client

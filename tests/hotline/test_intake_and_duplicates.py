@@ -10,6 +10,7 @@ from amparo.hotline.models import (
     CaseStatus,
     DuplicateReason,
     Intake,
+    IntakeChannel,
     SearchResult,
     StatusEvent,
 )
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def test_intake_opens_a_reported_case_with_every_answer_kept():
     outcome = services.record_intake(
         answers(children="2, ages 4 and 9", medication="insulin", needs_consulate=True),
-        "call",
+        IntakeChannel.CALL,
         taken_by=person("vol", Role.HOTLINE),
     )
     case = Case.objects.get(pk=outcome.case.pk)

@@ -8,7 +8,7 @@ from amparo.accounts.roles import Role
 from amparo.hotline import referrals
 from amparo.hotline.models import CaseStatus, OfferState
 from amparo.web.policy import Refusal
-from tests.hotline.factories import attorney, intake, person
+from tests.hotline.factories import attorney, intake, offered, person
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +34,7 @@ def test_suggestions_rank_language_place_and_capacity(located_case):
 def test_offer_flow_conflict_check_then_accept(located_case):
     volunteer = person("vol", Role.HOTLINE)
     lawyer = attorney("ana")
-    offer = referrals.offer_to_next(located_case, volunteer)
-    assert offer is not None
+    offer = offered(located_case, volunteer)
     assert offer.attorney == lawyer
     located_case.refresh_from_db()
     assert located_case.status == CaseStatus.REFERRED
@@ -48,6 +47,8 @@ def test_offer_flow_conflict_check_then_accept(located_case):
     offer.refresh_from_db()
     located_case.refresh_from_db()
     assert offer.state == OfferState.ACCEPTED
+    assert offer.no_conflict_confirmed_at is not None
+    assert offer.answered_at is not None
     assert offer.offered_at <= offer.no_conflict_confirmed_at <= offer.answered_at
     assert located_case.assigned_attorney == lawyer
     assert located_case.status == CaseStatus.REPRESENTED
@@ -56,7 +57,7 @@ def test_offer_flow_conflict_check_then_accept(located_case):
 def test_only_one_offer_waits_at_a_time(located_case):
     attorney("ana")
     other = attorney("ben")
-    referrals.offer_to_next(located_case, None)
+    offered(located_case)
     with pytest.raises(referrals.OfferError, match="still waiting"):
         referrals.offer_case(located_case, other, None)
 
@@ -71,7 +72,7 @@ def test_no_offer_without_consent_to_share_with_attorneys():
 def test_decline_passes_to_the_next_attorney(located_case):
     first = attorney("ana", facilities="Eloy Detention Center")
     second = attorney("ben")
-    offer = referrals.offer_to_next(located_case, None)
+    offer = offered(located_case)
     assert offer.attorney == first
     following = referrals.decline_offer(offer, reason="conflict", conflict=True)
     assert following is not None
@@ -83,19 +84,20 @@ def test_decline_passes_to_the_next_attorney(located_case):
 def test_unanswered_offer_expires_to_the_next_and_the_command_is_idempotent(located_case):
     first = attorney("ana", facilities="Eloy Detention Center")
     second = attorney("ben")
-    offer = referrals.offer_to_next(located_case, None)
+    offer = offered(located_case)
     assert offer.attorney == first
     later = offer.expires_at + timedelta(seconds=1)
     assert referrals.expire_offers(now=offer.expires_at - timedelta(seconds=1)) == []
     passed = referrals.expire_offers(now=later)
-    assert [(old.pk, new.attorney) for old, new in passed] == [(offer.pk, second)]
+    [(old, new_offer)] = passed
+    assert new_offer is not None
+    assert (old.pk, new_offer.attorney) == (offer.pk, second)
     assert referrals.expire_offers(now=later) == []
     offer.refresh_from_db()
     assert offer.state == OfferState.EXPIRED
     with pytest.raises(referrals.OfferError):
         referrals.confirm_no_conflict(offer)
     # When nobody is left, the case waits for a person to decide.
-    new_offer = passed[0][1]
     passed_again = referrals.expire_offers(now=new_offer.expires_at)
     assert passed_again[0][1] is None
 
@@ -103,7 +105,7 @@ def test_unanswered_offer_expires_to_the_next_and_the_command_is_idempotent(loca
 def test_expireoffers_command(located_case, capsys, settings):
     settings.HOTLINE_OFFER_ANSWER_SECONDS = 0
     attorney("ana")
-    referrals.offer_to_next(located_case, None)
+    offered(located_case)
     call_command("expireoffers")
     call_command("expireoffers")
     out = capsys.readouterr().out
@@ -114,7 +116,7 @@ def test_expireoffers_command(located_case, capsys, settings):
 def test_an_attorney_cannot_reach_another_attorneys_offer(located_case):
     attorney("ana")
     intruder = attorney("ben", languages="en")
-    offer = referrals.offer_to_next(located_case, None)
+    offer = offered(located_case)
     with pytest.raises(Refusal):
         referrals.offer_for_attorney(offer.pk, intruder)
     assert referrals.offer_for_attorney(offer.pk, offer.attorney) == offer
@@ -122,6 +124,6 @@ def test_an_attorney_cannot_reach_another_attorneys_offer(located_case):
 
 def test_an_answer_after_the_time_is_refused(located_case):
     attorney("ana")
-    offer = referrals.offer_to_next(located_case, None)
+    offer = offered(located_case)
     with pytest.raises(referrals.OfferError, match="run out"):
         referrals.confirm_no_conflict(offer, now=timezone.now() + timedelta(days=1))

@@ -1,0 +1,96 @@
+from typing import Any
+
+import pytest
+
+from amparo.accounts.roles import Role
+from amparo.hotline import updates
+from amparo.hotline.models import Case, Intake, UpdateTemplate
+from tests.hotline.factories import intake, person
+from tests.hotline.smtp_server import smtp_server  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def reviewer():
+    coordinator = person("coord", Role.COORDINATOR)
+    for template in UpdateTemplate.objects.all():
+        updates.mark_reviewed(template, coordinator)
+    return coordinator
+
+
+def located(**overrides: Any) -> tuple[Case, Intake]:
+    outcome = intake(**overrides)
+    case = outcome.case
+    case.facility_name = "Centro de Detención de Eloy"
+    case.facility_address = "1705 E Hanna Rd, Eloy, AZ"
+    case.facility_phone = "520-464-3000"
+    case.save()
+    return case, outcome.intake
+
+
+def test_default_templates_arrive_unreviewed_in_english_and_spanish():
+    assert set(UpdateTemplate.objects.values_list("language", flat=True)) == {"en", "es"}
+    assert not UpdateTemplate.objects.filter(reviewed_at__isnull=False).exists()
+    case, intake_row = located()
+    with pytest.raises(updates.UpdateRefused, match="not been reviewed"):
+        updates.send_family_update(case, intake_row, "located", None)
+
+
+def test_update_in_spanish_reaches_a_real_smtp_server(smtp_server, reviewer):  # noqa: F811
+    case, intake_row = located()
+    sent = updates.send_family_update(case, intake_row, "located", reviewer)
+    assert sent.delivered, sent.failure
+    [message] = smtp_server.messages
+    assert message["To"] == "rosa@example.org"
+    assert message["Subject"].startswith("Noticias de")
+    body = smtp_server.bodies()[0]
+    assert "Encontramos dónde está detenido/a José Luis Hernández Ramírez" in body
+    assert "Centro de Detención de Eloy" in body
+
+
+def test_consent_decides_what_can_be_said(smtp_server, reviewer):  # noqa: F811
+    case, intake_row = located(consent_updates_location=False)
+    with pytest.raises(updates.UpdateRefused, match="location"):
+        updates.send_family_update(case, intake_row, "located", reviewer)
+    assert smtp_server.messages == []
+
+
+def test_placeholders_outside_consent_are_refused_even_if_the_template_forgets_them(reviewer):
+    case, intake_row = located(consent_updates_attorney=False)
+    template = UpdateTemplate.objects.get(key="located", language="es")
+    template.body += " {attorney_phone}"
+    template.save()
+    with pytest.raises(updates.UpdateRefused, match="attorney"):
+        updates.render_update(template, case, intake_row)
+
+
+def test_rendered_text_holds_only_consented_facts(reviewer):
+    case, intake_row = located(consent_updates_status=True, consent_updates_location=True)
+    _subject, body = updates.render_update(
+        UpdateTemplate.objects.get(key="located", language="es"), case, intake_row
+    )
+    assert "Eloy" in body
+    assert "012345678" not in body
+
+
+def test_no_template_in_the_callers_language_is_refused(reviewer):
+    case, intake_row = located(caller_language="ht")
+    with pytest.raises(updates.UpdateRefused, match="ht"):
+        updates.send_family_update(case, intake_row, "located", reviewer)
+
+
+def test_sms_needs_permission_to_leave_a_message(reviewer):
+    case, intake_row = located(update_channel="sms", safe_to_leave_message=False)
+    with pytest.raises(updates.UpdateRefused, match="not safe"):
+        updates.send_family_update(case, intake_row, "located", reviewer)
+
+
+def test_editing_a_template_clears_its_review(reviewer):
+    template = UpdateTemplate.objects.get(key="located", language="es")
+    updates.edit_template(template, "Noticias", "Hola {caller}, {facility}")
+    template.refresh_from_db()
+    assert template.reviewed_at is None
+    assert template.reveals == "location"
+    with pytest.raises(updates.UpdateRefused, match="unknown placeholders: a_number"):
+        updates.edit_template(template, "x", "{a_number}")
