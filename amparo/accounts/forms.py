@@ -63,7 +63,7 @@ class SignInForm(forms.Form):
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label=_("Code"),
+        label=_("Six-digit code from the app"),
         max_length=40,
         widget=forms.TextInput(
             attrs={

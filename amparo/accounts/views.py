@@ -149,6 +149,14 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
 
 @public
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """The page an invitation link opens.
+
+    The token travels in this URL once, so it can appear once in the server's access log
+    (gunicorn logs the request line). That copy is harmless by design: the link works a
+    single time, expires, and the database keeps only its SHA-256. The page's form sends
+    the token back in the POST body to a path without it, and no-referrer keeps it from
+    leaking to other sites.
+    """
     try:
         found = services.open_invitation(token)
     except services.InvitationUnusable as refusal:

@@ -109,3 +109,18 @@ def test_each_role_lands_on_its_own_home(role, expected_link, absent_link):
     if absent_link:
         assert absent_link not in page.content
     assert b"Coming later" in page.content
+
+
+@pytest.mark.django_db
+def test_every_accounts_page_renders_for_a_coordinator(coordinator, coordinator_client):
+    pages = [
+        *COORDINATOR_PAGES,
+        f"/accounts/people/{coordinator.pk}/",
+        "/accounts/account/",
+        "/accounts/account/password/",
+        "/home/",
+    ]
+    for path in pages:
+        response = coordinator_client.get(path)
+        assert response.status_code == 200, path
+        assert b"<h1>" in response.content, path
