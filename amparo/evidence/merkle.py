@@ -291,8 +291,9 @@ class MerkleLog:
     return survives a crash. Appends are serialised within a process by a ``threading.Lock``
     and across processes by an exclusive ``flock`` on the directory's ``lock`` file, so any
     number of threads and processes may append to one directory. Reads take no lock: records
-    below the committed size never change. The file layout and the write ordering are
-    described in ``amparo.evidence.log_storage``.
+    below the committed size never change. Open a log after ``fork``, not before: a child
+    would share the parent's lock. The file layout and the write ordering are described in
+    ``amparo.evidence.log_storage``.
     """
 
     def __init__(self, storage: LogStorage) -> None:
@@ -326,7 +327,7 @@ class MerkleLog:
         return log
 
     def close(self) -> None:
-        """Close the log's files."""
+        """Close the log's files; other threads must be done reading by then."""
         with self._lock:
             self._storage.close()
 
