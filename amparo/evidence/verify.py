@@ -353,8 +353,9 @@ class _BagVerifier:
             relative = receipts[index]
             text = self.read_text(relative)
             try:
-                if parse_receipt(text).index != index:
-                    raise ValueError(f"the receipt is for log entry {parse_receipt(text).index}")
+                receipt_index = parse_receipt(text).index
+                if receipt_index != index:
+                    raise ValueError(f"the receipt is for log entry {receipt_index}")
                 proven = verify_receipt(text, entries[index][2], self.log_vkey)
             except ValueError as error:
                 raise VerificationFailure(relative, f"inclusion proof: {error}") from None
