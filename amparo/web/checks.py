@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from django.core.checks import Error, Tags, register
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from amparo.web.policy import policy_of
+
+SAFE_REFERRER_POLICIES = frozenset({"same-origin", "strict-origin"})
 
 
 @register(Tags.security, deploy=True)
@@ -54,6 +57,16 @@ def amparo_deploy_checks(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             Error(
                 "SessionLifetimeMiddleware must be installed to end idle and old sessions.",
                 id="amparo.E006",
+            )
+        )
+    if settings.SECURE_REFERRER_POLICY not in SAFE_REFERRER_POLICIES:
+        errors.append(
+            Error(
+                f"SECURE_REFERRER_POLICY is {settings.SECURE_REFERRER_POLICY!r}; it must be one of "
+                + ", ".join(sorted(SAFE_REFERRER_POLICIES))
+                + ". 'no-referrer' makes browsers send `Origin: null` on form posts, which "
+                "CSRF protection refuses; looser policies tell other sites which page linked them.",
+                id="amparo.E009",
             )
         )
     return errors
@@ -112,3 +125,25 @@ def access_policy_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         )
         for route in routes_without_policy()
     ]
+
+
+@register(Tags.translation, deploy=True)
+def compiled_translations_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    # Without a compiled catalog a language silently falls back to English.
+    errors: list[Error] = []
+    for code, _name in settings.LANGUAGES:
+        if code == settings.LANGUAGE_CODE:
+            continue
+        catalogs = [
+            Path(base) / code / "LC_MESSAGES" / "django.mo" for base in settings.LOCALE_PATHS
+        ]
+        if not any(catalog.is_file() for catalog in catalogs):
+            errors.append(
+                Error(
+                    f"The '{code}' translation is not compiled: no django.mo in "
+                    + ", ".join(str(catalog.parent) for catalog in catalogs),
+                    hint="Run `cd amparo && amparo compilemessages`.",
+                    id="amparo.E008",
+                )
+            )
+    return errors
