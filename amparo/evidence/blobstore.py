@@ -291,7 +291,7 @@ class _VerifyingReader:
 
     def read(self, size: int = -1, /) -> bytes:
         """Return up to ``size`` bytes; IntegrityError instead of the last ones on a mismatch."""
-        if self._verified:
+        if self._verified or size == 0:
             return b""
         data = self._read_inner(size)
         self._hash.update(data)

@@ -93,6 +93,7 @@ def test_reads_in_small_pieces_verify_at_the_end(store: DirectoryBlobStore) -> N
     result = store.ingest(io.BytesIO(original))
     pieces = []
     with store.open(result.id) as reader:
+        assert reader.read(0) == b""
         while piece := reader.read(4096):
             pieces.append(piece)
     assert b"".join(pieces) == original
