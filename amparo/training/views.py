@@ -113,7 +113,7 @@ def course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
         {
             "course": course,
             "language": language,
-            "languages": services.course_languages(course),
+            "course_languages": services.course_languages(course),
             "title": services.course_title(course, language),
             "summary": getattr(
                 services.translated(course.translations.all(), language, course.default_language),
@@ -269,7 +269,7 @@ def course_edit(request: HttpRequest, course_id: int) -> HttpResponse:
             "form": form,
             "title": services.course_title(course, language),
             "translations": course.translations.all(),
-            "languages": services.course_languages(course),
+            "course_languages": services.course_languages(course),
             "modules": course.modules.prefetch_related("translations", "attachments"),
             "questions": course.questions.prefetch_related("translations"),
             "all_languages": sorted(content_language_codes()),
@@ -346,7 +346,7 @@ def module_edit(request: HttpRequest, module_id: int, language: str) -> HttpResp
             "language": language,
             "what": _("Module text"),
             "preview": preview,
-            "attachment_form": AttachmentForm(),
+            "attachment_form": AttachmentForm(prefix="attachment"),
             "module": module,
         },
     )
@@ -357,7 +357,7 @@ def attachment_upload(request: HttpRequest, module_id: int) -> HttpResponse:
     module = get_object_or_404(Module, pk=module_id)
     if request.method != "POST":
         return redirect("training:course_edit", course_id=module.course_id)
-    form = AttachmentForm(request.POST, request.FILES)
+    form = AttachmentForm(request.POST, request.FILES, prefix="attachment")
     if form.is_valid():
         upload = form.cleaned_data["file"]
         assert isinstance(upload, UploadedFile)

@@ -100,10 +100,14 @@ def test_attachments_are_checked_by_content_and_served_only_through_the_view() -
     trainer = signed_in_client(person("tomas", Role.TRAINER))
     upload = reverse("training:attachment_upload", args=[module.pk])
     fake = SimpleUploadedFile("handout.pdf", b"<html>not a pdf</html>", "application/pdf")
-    trainer.post(upload, {"title": "Fake", "language": "", "file": fake})
+    trainer.post(
+        upload, {"attachment-title": "Fake", "attachment-language": "", "attachment-file": fake}
+    )
     assert not Attachment.objects.exists()
     pdf = SimpleUploadedFile("handout.pdf", b"%PDF-1.4\n%%EOF\n", "text/plain")
-    trainer.post(upload, {"title": "Handout", "language": "es", "file": pdf})
+    trainer.post(
+        upload, {"attachment-title": "Handout", "attachment-language": "es", "attachment-file": pdf}
+    )
     attachment = Attachment.objects.get()
     assert attachment.content_type == "application/pdf"
     observer = signed_in_client(person("olga"))
