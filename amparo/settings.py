@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "amparo.training",
     "amparo.directory",
     "amparo.hotline",
+    "amparo.custody",
+    "amparo.field",
 ]
 
 MIDDLEWARE = [

@@ -6,4 +6,5 @@ urlpatterns = [
     path("training/", include("amparo.training.urls")),
     path("directory/", include("amparo.directory.urls")),
     path("hotline/", include("amparo.hotline.urls")),
+    path("field/", include("amparo.field.urls")),
 ]
