@@ -173,7 +173,7 @@ def test_spec_cosignature_line_carries_its_timestamp_big_endian():
     assert int.from_bytes(signature.sig[:8], "big") == 1679315147
 
 
-def test_generated_keys_round_trip():
+def test_new_keys_round_trip():
     skey, vkey = note.generate_key("amparo.example/log")
     assert skey.startswith("PRIVATE+KEY+amparo.example/log+")
     signed = note.sign("hello\n", skey)
