@@ -176,6 +176,9 @@ LANGUAGE_COOKIE_HTTPONLY = True
 # Sign-in throttling: per (username, address), so a stranger cannot lock a real person out.
 LOGIN_FAILURE_LIMIT = envint("AMPARO_LOGIN_FAILURE_LIMIT", 5)
 LOGIN_COOL_OFF_SECONDS = envint("AMPARO_LOGIN_COOL_OFF_SECONDS", 15 * 60)
+# The request header (as Django names it, e.g. HTTP_X_REAL_IP) that the reverse proxy
+# overwrites with the client's address; empty means REMOTE_ADDR.
+AMPARO_CLIENT_ADDRESS_HEADER = os.environ.get("AMPARO_CLIENT_ADDRESS_HEADER", "")
 INVITATION_LIFETIME_SECONDS = envint("AMPARO_INVITATION_LIFETIME_SECONDS", 7 * 24 * 60 * 60)
 MFA_ISSUER = NETWORK_NAME
 

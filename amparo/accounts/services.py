@@ -78,7 +78,12 @@ def address_key(address: str) -> str:
 
 
 def client_address(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: a forwarded header is set by whoever sends the request.
+    # Behind a reverse proxy every request comes from the proxy; only a header that the
+    # proxy itself overwrites (nginx: proxy_set_header X-Real-IP $remote_addr) is trusted,
+    # and only when the operator names it. Anything else is set by whoever sends the request.
+    header = settings.AMPARO_CLIENT_ADDRESS_HEADER
+    if header and request.META.get(header):
+        return str(request.META[header]).strip()
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
