@@ -8,6 +8,7 @@ stanzas of other types are skipped, as the specification asks.
 from __future__ import annotations
 
 import base64
+import errno
 import hmac
 import io
 import os
@@ -70,7 +71,7 @@ class _Readable(Protocol):
 
 
 class _Writable(Protocol):
-    def write(self, data: bytes | bytearray, /) -> int | None: ...
+    def write(self, data: memoryview, /) -> int | None: ...
 
 
 # --- keys ---------------------------------------------------------------------------------
@@ -315,7 +316,17 @@ class EncryptingWriter:
         self._pending = bytearray()
         self._counter = 0
         self._closed = False
-        out.write(_encode_header(file_key, keys) + nonce)
+        self._write_all(_encode_header(file_key, keys) + nonce)
+
+    def _write_all(self, data: bytes | bytearray) -> None:
+        # Raw streams may accept only part of a write; a writer returning None took it all.
+        with memoryview(data) as view:
+            offset = 0
+            while offset < len(view):
+                written = self._out.write(view[offset:])
+                if written == 0:
+                    raise OSError(errno.EIO, "the output stream accepted no bytes")
+                offset = len(view) if written is None else offset + written
 
     @property
     def closed(self) -> bool:
@@ -361,7 +372,7 @@ class EncryptingWriter:
                     target[index * _ENCRYPTED_CHUNK_SIZE : (index + 1) * _ENCRYPTED_CHUNK_SIZE],
                 )
                 self._counter += 1
-        self._out.write(sealed)
+        self._write_all(sealed)
 
     def close(self) -> None:
         """Write the final chunk and flush ``out`` (which stays open). Idempotent."""
@@ -372,7 +383,7 @@ class EncryptingWriter:
             _chunk_nonce(self._counter, last=True), bytes(self._pending), None
         )
         self._pending.clear()
-        self._out.write(last)
+        self._write_all(last)
         flush = getattr(self._out, "flush", None)
         if flush is not None:
             flush()

@@ -422,3 +422,26 @@ def test_random_write_splits_round_trip(keypair: tuple[str, str, Path]) -> None:
                 writer.write(memoryview(plaintext)[position : position + step])
                 position += step
         assert decrypt_bytes(out.getvalue(), [identity]) == plaintext
+
+
+def test_partial_writes_of_a_raw_stream_are_completed(keypair: tuple[str, str, Path]) -> None:
+    identity, recipient, _ = keypair
+
+    class Stingy(io.RawIOBase):
+        """Takes at most 1000 bytes per write, as a raw stream may."""
+
+        def __init__(self) -> None:
+            self.received = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: bytes | bytearray | memoryview, /) -> int:  # type: ignore[override]
+            self.received += bytes(data[:1000])
+            return min(len(data), 1000)
+
+    plaintext = os.urandom(2 * CHUNK_SIZE + 5)
+    out = Stingy()
+    with EncryptingWriter(out, [recipient]) as writer:
+        writer.write(plaintext)
+    assert decrypt_bytes(bytes(out.received), [identity]) == plaintext
