@@ -205,9 +205,13 @@ class EvidenceStore:
         media_type: str,
         actor_role: str,
         actor_id: str,
+        max_bytes: int | None = None,
     ) -> Item:
-        """Encrypt and store an original, catalogue it, and log an "ingested" custody entry."""
-        result = self.blobs.ingest(stream)
+        """Encrypt and store an original, catalogue it, and log an "ingested" custody entry.
+
+        `max_bytes` refuses larger originals (BlobTooLargeError) leaving nothing behind.
+        """
+        result = self.blobs.ingest(stream, max_bytes=max_bytes)
         item = Item(
             id=result.id,
             nonce=new_nonce().hex(),

@@ -320,3 +320,21 @@ def test_store_refuses_unknown_events(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="is not a valid CustodyEvent"):
             store.record(item.id, "deleted", "o", "u")
         assert store.log.size == 1
+
+
+def test_ingest_refuses_an_original_over_the_limit(tmp_path: Path) -> None:
+    from amparo.evidence.blobstore import BlobTooLargeError
+
+    store, _vkey = EvidenceStore.init(tmp_path / "store", ORIGIN)
+    with store:
+        with pytest.raises(BlobTooLargeError):
+            store.ingest(
+                io.BytesIO(b"x" * 101),
+                filename="x",
+                media_type="text/plain",
+                actor_role="o",
+                actor_id="u",
+                max_bytes=100,
+            )
+        assert store.items() == []
+        assert store.log.size == 0
