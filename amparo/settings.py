@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "amparo.hotline",
     "amparo.custody",
     "amparo.field",
+    "amparo.preparedness",
 ]
 
 MIDDLEWARE = [

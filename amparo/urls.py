@@ -7,4 +7,5 @@ urlpatterns = [
     path("directory/", include("amparo.directory.urls")),
     path("hotline/", include("amparo.hotline.urls")),
     path("field/", include("amparo.field.urls")),
+    path("family/", include("amparo.preparedness.urls")),
 ]
