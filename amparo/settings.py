@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
     "amparo.web",
     "amparo.audit",
     "amparo.accounts",
@@ -219,6 +221,9 @@ STATIC_ROOT = os.environ.get("AMPARO_STATIC_ROOT") or None
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# Background work: django-tasks with its database backend; `amparo worker` runs it.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 EVIDENCE_DIR = Path(os.environ.get("AMPARO_EVIDENCE_DIR", str(DATA_DIR / "evidence")))
 
