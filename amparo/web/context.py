@@ -9,7 +9,13 @@ from django.utils import translation
 
 def site(request: HttpRequest) -> dict[str, Any]:
     language = translation.get_language() or settings.LANGUAGE_CODE
+    from amparo.web.navigation import links_for
+    from amparo.web.policy import has_completed_mfa
+
+    role = str(getattr(request.user, "role", ""))
+    menu = links_for(role, menu_only=True) if has_completed_mfa(request) else []
     return {
+        "menu_links": menu,
         "network_name": settings.NETWORK_NAME,
         "languages": settings.LANGUAGES,
         "language_unreviewed": language in settings.UNREVIEWED_LANGUAGES,

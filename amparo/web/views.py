@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.i18n import set_language as django_set_language
 
 from amparo.accounts.roles import Role
+from amparo.web.navigation import links_for
 from amparo.web.policy import public, signed_in
 
 
@@ -20,7 +21,8 @@ def home(request: HttpRequest) -> HttpResponse:
     """Each role lands on what it does next; only links to pages that exist today."""
     role = str(getattr(request.user, "role", ""))
     role_label = Role(role).label if role in Role.values else role
-    return render(request, "web/home.html", {"role": role, "role_label": role_label})
+    context = {"role": role, "role_label": role_label, "links": links_for(role)}
+    return render(request, "web/home.html", context)
 
 
 @public

@@ -108,7 +108,6 @@ def test_each_role_lands_on_its_own_home(role, expected_link, absent_link):
     assert expected_link in page.content
     if absent_link:
         assert absent_link not in page.content
-    assert b"Coming later" in page.content
 
 
 @pytest.mark.django_db
