@@ -125,8 +125,8 @@ def edit_distance(first: str, second: str) -> int:
 
 def names_are_close(first: str, second: str) -> bool:
     a, b = normalise_name(first), normalise_name(second)
-    if not a or not b:
-        return False
+    if not a or not b or abs(len(a) - len(b)) > NAME_DISTANCE_LIMIT:
+        return False  # the distance is at least the difference in length
     if edit_distance(a, b) <= NAME_DISTANCE_LIMIT:
         return True
     # Same words in another order ("Pérez García Juan") count as close too.

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
@@ -71,7 +72,17 @@ def _intake_initial(request: HttpRequest) -> dict[str, Any]:
 @sensitive_post_parameters("a_number", "date_of_birth")
 def help_form(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        verdict = take_token(PUBLIC_FORM_BUCKET, public_form_bucket())
+        form = IntakeForm(request.POST)
+        valid = form.is_valid()
+        # One write transaction per submission: the token and the case commit together.
+        with transaction.atomic():
+            verdict = take_token(PUBLIC_FORM_BUCKET, public_form_bucket())
+            if verdict.allowed and valid:
+                outcome = services.record_intake(
+                    services.IntakeAnswers.from_cleaned(form.cleaned_data),
+                    IntakeChannel.PUBLIC_FORM,
+                )
+                record(None, "hotline.intake.public", target=f"case:{outcome.case.pk}")
         if not verdict.allowed:
             response = render(
                 request,
@@ -81,12 +92,7 @@ def help_form(request: HttpRequest) -> HttpResponse:
             )
             response["Retry-After"] = str(verdict.retry_after_seconds)
             return response
-        form = IntakeForm(request.POST)
-        if form.is_valid():
-            outcome = services.record_intake(
-                services.IntakeAnswers.from_cleaned(form.cleaned_data), IntakeChannel.PUBLIC_FORM
-            )
-            record(None, "hotline.intake.public", target=f"case:{outcome.case.pk}")
+        if valid:
             return redirect("hotline:help_thanks")
     elif request.method == "GET":
         form = IntakeForm(initial=_intake_initial(request))
