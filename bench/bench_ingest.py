@@ -40,6 +40,7 @@ MIB = 1024 * 1024
 class Measurement:
     seconds: float
     peak_rss_mib: float = 0.0
+    cpu_seconds: float = 0.0
 
 
 @dataclass
@@ -89,16 +90,15 @@ def child_main(arguments: list[str]) -> None:
     identities = parse_identity_file(Path(identity_file).read_text())
     recipients = [recipient_of(identity) for identity in identities]
     store = DirectoryBlobStore(Path(store_root), recipients, identities)
+    start, cpu_start = time.perf_counter(), time.process_time()
     if mode == "ingest":
-        start = time.perf_counter()
         with open(source, "rb", buffering=0) as stream:
-            result = store.ingest(io.BufferedReader(stream, MIB))
-        seconds = time.perf_counter() - start
-        print(json.dumps({"seconds": seconds, "id": result.id}))
+            blob_id = store.ingest(io.BufferedReader(stream, MIB)).id
     else:
-        start = time.perf_counter()
         store.fixity(source)
-        print(json.dumps({"seconds": time.perf_counter() - start}))
+        blob_id = source
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "id": blob_id}))
 
 
 def measure(size_mib: int, workdir: Path, identity_file: Path, repeat: int) -> SizeResult:
@@ -113,10 +113,10 @@ def measure(size_mib: int, workdir: Path, identity_file: Path, repeat: int) -> S
         report, rss = run_child(
             ["ingest", str(source), str(store_root), str(identity_file)], workdir
         )
-        result.ingest.append(Measurement(report["seconds"], rss))
+        result.ingest.append(Measurement(report["seconds"], rss, report["cpu_seconds"]))
         blob_id = str(report["id"])
         report, rss = run_child(["fixity", blob_id, str(store_root), str(identity_file)], workdir)
-        result.fixity.append(Measurement(report["seconds"], rss))
+        result.fixity.append(Measurement(report["seconds"], rss, report["cpu_seconds"]))
         result.sha256sum.append(run_timed(["sha256sum", str(source)]))
         shutil.rmtree(store_root)
     source.unlink()
@@ -154,6 +154,19 @@ def render(results: list[SizeResult], command: str, load_before: str) -> str:
         lines.append(
             f"| {size} MiB | {dd:.0f} | {ingest:.0f} | {ingest / dd:.0%} | {ingest_rss:.0f} MiB "
             f"| {fixity:.0f} | {sha256sum:.0f} | {fixity / sha256sum:.0%} | {fixity_rss:.0f} MiB |"
+        )
+    lines += [
+        "",
+        "CPU time (user + system, all threads) of the ingest or fixity call alone, in "
+        "milliseconds per MiB; it depends less than wall time on what else the machine runs:",
+        "",
+    ]
+    for result in results:
+        ingest_cpu = statistics.median(m.cpu_seconds for m in result.ingest)
+        fixity_cpu = statistics.median(m.cpu_seconds for m in result.fixity)
+        lines.append(
+            f"- {result.size_mib} MiB: ingest {1000 * ingest_cpu / result.size_mib:.2f} ms/MiB, "
+            f"fixity {1000 * fixity_cpu / result.size_mib:.2f} ms/MiB"
         )
     lines += ["", "Individual runs (seconds):", ""]
     for result in results:
