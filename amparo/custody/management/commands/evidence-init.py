@@ -1,0 +1,27 @@
+"""`amparo evidence-init`: create the evidence store and print the log's verifier key."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from amparo.custody.evidence import create_store, evidence_directory, log_origin
+from amparo.evidence.store import StoreError
+
+
+class Command(BaseCommand):
+    help = "Create the evidence store at EVIDENCE_DIR and print the log's verifier key."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--origin", help="the log's origin line (default: <site host>/log)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            _store, vkey = create_store(options.get("origin") or log_origin())
+        except StoreError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(f"Created the evidence store at {evidence_directory()}")
+        self.stdout.write("Publish this log key so that anyone can verify your bundles:")
+        self.stdout.write(vkey)

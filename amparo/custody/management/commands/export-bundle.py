@@ -1,0 +1,65 @@
+"""`amparo export-bundle --report REF --out DIR` or `--deployment REF`: a verifiable bundle."""
+
+from __future__ import annotations
+
+import uuid
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from amparo.audit.services import record as audit
+from amparo.evidence.bundle import BundleError
+from amparo.evidence.store import StoreError
+from amparo.field.export import ExportError, export_deployment, export_report
+from amparo.field.models import Deployment, Report
+
+
+def find_report(reference: str) -> Report:
+    """A report by its number or by the id its phone gave it."""
+    report: Report | None = None
+    if reference.isdigit():
+        report = Report.objects.filter(pk=int(reference)).first()
+    else:
+        try:
+            report = Report.objects.filter(client_id=uuid.UUID(reference)).first()
+        except ValueError:
+            report = None
+    if report is None:
+        raise CommandError(f"no report {reference!r}: give its number or its id")
+    return report
+
+
+class Command(BaseCommand):
+    help = "Export a report or a whole event as a signed bundle that amparo-verify checks."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        which = parser.add_mutually_exclusive_group(required=True)
+        which.add_argument("--report", metavar="REF", help="report number or id")
+        which.add_argument("--deployment", metavar="REF", help="event (deployment) number")
+        parser.add_argument("--out", required=True, metavar="DIR", help="bundle to create")
+        parser.add_argument("--zip", action="store_true", help="write a .zip instead")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        out = Path(options["out"])
+        try:
+            if options["report"]:
+                report = find_report(options["report"])
+                path = export_report(report, out, zip=options["zip"])
+                target = f"report:{report.pk}"
+            else:
+                reference = options["deployment"]
+                deployment = (
+                    Deployment.objects.filter(pk=int(reference)).first()
+                    if reference.isdigit()
+                    else None
+                )
+                if deployment is None:
+                    raise CommandError(f"no event {reference!r}: give its number")
+                path = export_deployment(deployment, out, zip=options["zip"])
+                target = f"deployment:{deployment.pk}"
+        except (ExportError, BundleError, StoreError) as error:
+            raise CommandError(str(error)) from None
+        audit(None, "field.bundle.exported", target=target, detail=str(path.name))
+        self.stdout.write(f"Wrote {path}")

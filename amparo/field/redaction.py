@@ -1,0 +1,174 @@
+"""Redacted working copies: photos without location or device metadata.
+
+JPEG and PNG are handled here by their structure alone (no image decoding): every segment or
+chunk that can carry EXIF, GPS, XMP, IPTC, maker notes or comments is dropped and the image
+data is copied unchanged. Video (ffmpeg) and face blurring are not done yet.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+from django.utils.translation import gettext as _
+
+from amparo.accounts.models import User
+from amparo.custody.evidence import evidence_store, ingest_for, record_custody
+from amparo.evidence.custody import CustodyEvent
+from amparo.field.models import Attachment, AttachmentKind
+from amparo.field.services import on_legal_team
+
+MAX_REDACT_BYTES = 64 * 1024 * 1024
+
+# APP0 (JFIF) and APP14 (Adobe colour transform) carry no location or device; keep them.
+_KEPT_APP_MARKERS = {0xE0, 0xEE}
+_STANDALONE_MARKERS = {0x01, *range(0xD0, 0xD8)}
+_SOS = 0xDA
+_EOI = 0xD9
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Chunks that describe pixels; everything else (eXIf, tEXt, iTXt, zTXt, tIME...) goes.
+_PNG_KEPT_CHUNKS = {
+    b"IHDR",
+    b"PLTE",
+    b"IDAT",
+    b"IEND",
+    b"tRNS",
+    b"gAMA",
+    b"cHRM",
+    b"sRGB",
+    b"sBIT",
+    b"pHYs",
+    b"bKGD",
+    b"acTL",
+    b"fcTL",
+    b"fdAT",
+}
+
+
+class RedactionError(ValueError):
+    """The file could not be redacted; the message says why."""
+
+
+def strip_jpeg_metadata(data: bytes) -> bytes:
+    """A JPEG without APP1-APP13, APP15 or comment segments, and nothing after its end."""
+    if not data.startswith(b"\xff\xd8"):
+        raise RedactionError(_("The file is not a JPEG image."))
+    out = io.BytesIO()
+    out.write(b"\xff\xd8")
+    position = 2
+    while position < len(data):
+        if data[position] != 0xFF:
+            raise RedactionError(_("The JPEG is damaged at byte %(at)d.") % {"at": position})
+        marker = data[position + 1] if position + 1 < len(data) else -1
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker in _STANDALONE_MARKERS:
+            out.write(data[position : position + 2])
+            position += 2
+            continue
+        if marker == _EOI:
+            out.write(b"\xff\xd9")
+            return out.getvalue()
+        if position + 4 > len(data):
+            raise RedactionError(_("The JPEG ends in the middle of a segment."))
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        end = position + 2 + length
+        if length < 2 or end > len(data):
+            raise RedactionError(_("The JPEG has a segment longer than the file."))
+        if marker == _SOS:
+            scan_end = _end_of_scan(data, end)
+            out.write(data[position:scan_end])
+            position = scan_end
+            continue
+        is_metadata = (0xE1 <= marker <= 0xEF and marker not in _KEPT_APP_MARKERS) or marker == 0xFE
+        if not is_metadata:
+            out.write(data[position:end])
+        position = end
+    raise RedactionError(_("The JPEG has no end marker."))
+
+
+def _end_of_scan(data: bytes, start: int) -> int:
+    """Index of the marker after entropy-coded data (stuffed 0xFF00 and restarts skipped)."""
+    position = start
+    while True:
+        found = data.find(b"\xff", position)
+        if found == -1 or found + 1 >= len(data):
+            raise RedactionError(_("The JPEG ends inside its image data."))
+        following = data[found + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+            position = found + 1 if following == 0xFF else found + 2
+            continue
+        return found
+
+
+def strip_png_metadata(data: bytes) -> bytes:
+    """A PNG with only the chunks that describe its pixels."""
+    if not data.startswith(_PNG_SIGNATURE):
+        raise RedactionError(_("The file is not a PNG image."))
+    out = io.BytesIO()
+    out.write(_PNG_SIGNATURE)
+    position = len(_PNG_SIGNATURE)
+    while position + 12 <= len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        end = position + 12 + length
+        if end > len(data):
+            raise RedactionError(_("The PNG has a chunk longer than the file."))
+        body = data[position + 8 : position + 8 + length]
+        (crc,) = struct.unpack(">I", data[end - 4 : end])
+        if zlib.crc32(kind + body) != crc:
+            raise RedactionError(_("The PNG is damaged (a chunk fails its checksum)."))
+        if kind in _PNG_KEPT_CHUNKS:
+            out.write(data[position:end])
+        position = end
+        if kind == b"IEND":
+            return out.getvalue()
+    raise RedactionError(_("The PNG has no end chunk."))
+
+
+_STRIPPERS = {"image/jpeg": strip_jpeg_metadata, "image/png": strip_png_metadata}
+
+
+def can_redact(attachment: Attachment) -> bool:
+    return attachment.kind == AttachmentKind.ORIGINAL and attachment.media_type in _STRIPPERS
+
+
+def make_working_copy(attachment: Attachment, by: User) -> Attachment:
+    """A redacted copy as a new item, linked to the original by "derived" custody events."""
+    if not on_legal_team(by, attachment.report.deployment):
+        raise RedactionError(_("Only the event's legal team makes working copies."))
+    strip = _STRIPPERS.get(attachment.media_type)
+    if strip is None or attachment.kind != AttachmentKind.ORIGINAL:
+        raise RedactionError(
+            _("Redacted copies of %(type)s files are not available yet.")
+            % {"type": attachment.media_type}
+        )
+    if attachment.size > MAX_REDACT_BYTES:
+        raise RedactionError(_("The photo is too large to redact here."))
+    with evidence_store().blobs.open(attachment.item_id, attachment.sha256) as reader:
+        original = reader.read()
+    redacted = strip(original)
+    filename = f"redacted-{attachment.filename}"[:200]
+    item = ingest_for(by, io.BytesIO(redacted), filename=filename, media_type=attachment.media_type)
+    record_custody(
+        item.id,
+        CustodyEvent.DERIVED,
+        by,
+        {"from_item": attachment.item_id, "redaction": "location and device metadata removed"},
+    )
+    record_custody(attachment.item_id, CustodyEvent.DERIVED, by, {"to_item": item.id})
+    return Attachment.objects.create(
+        report=attachment.report,
+        item_id=item.id,
+        sha256=item.sha256,
+        size=item.size,
+        filename=filename,
+        media_type=attachment.media_type,
+        kind=AttachmentKind.WORKING_COPY,
+        derived_from=attachment,
+        shows_injury=attachment.shows_injury,
+        receipt_index=item.custody_entries[0],
+        added_by=by,
+    )

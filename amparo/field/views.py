@@ -1,0 +1,373 @@
+"""Deployments and reports: thin views over services, reports, redaction and export."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from django.contrib import messages
+from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from amparo.accounts.models import User
+from amparo.accounts.roles import Role
+from amparo.audit.services import record as audit
+from amparo.field import services
+from amparo.field.export import ExportError, export_deployment, export_report
+from amparo.field.forms import (
+    AssignmentForm,
+    AttachmentForm,
+    AttendanceForm,
+    CertifiedForm,
+    DecisionForm,
+    DeploymentRequestForm,
+    LegalTeamForm,
+)
+from amparo.field.models import (
+    Assignment,
+    Attachment,
+    AttendanceKind,
+    Deployment,
+    DeploymentStatus,
+    Detention,
+    Report,
+)
+from amparo.field.redaction import RedactionError, can_redact, make_working_copy
+from amparo.field.reports import (
+    WORK_PRODUCT_LABEL,
+    AttachmentRejected,
+    add_attachment,
+    iter_plaintext,
+    open_attachment,
+    read_report,
+)
+from amparo.web.policy import Refusal, public, refuse, roles
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+# --- Organizer's request (public) ----------------------------------------------------------
+
+
+@public
+def request_observers(request: HttpRequest) -> HttpResponse:
+    form = DeploymentRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.request_deployment(services.DeploymentRequest(**form.cleaned_data))
+        return redirect("field:request_sent")
+    return render(request, "field/request_form.html", {"form": form})
+
+
+@public
+def request_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "field/request_sent.html")
+
+
+# --- Coordinators and legal teams ----------------------------------------------------------
+
+
+def _visible_deployment(request: HttpRequest, pk: int) -> Deployment:
+    deployment = get_object_or_404(Deployment, pk=pk)
+    if not services.can_see_request(_user(request), deployment):
+        raise Refusal(_("Requests are shown only to coordinators and the event's legal team."))
+    audit(request, "field.request.viewed", target=f"deployment:{deployment.pk}")
+    return deployment
+
+
+@roles(Role.COORDINATOR, Role.ATTORNEY)
+def deployments(request: HttpRequest) -> HttpResponse:
+    visible = services.visible_requests(_user(request)).order_by("-starts_at")
+    return render(request, "field/deployments.html", {"deployments": visible})
+
+
+@roles(Role.COORDINATOR, Role.ATTORNEY)
+def deployment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = _visible_deployment(request, pk)
+    user = _user(request)
+    roster = deployment.roster.select_related("observer").prefetch_related("attendance")
+    context = {
+        "deployment": deployment,
+        "roster": roster,
+        "is_coordinator": user.role == Role.COORDINATOR,
+        "on_legal_team": services.on_legal_team(user, deployment),
+        "reports": deployment.reports.all(),
+        "decision_form": DecisionForm(),
+        "assignment_form": AssignmentForm(observers=services.eligible_observers()),
+        "legal_team_form": LegalTeamForm(initial={"attorneys": deployment.legal_team.all()}),
+        "approved": deployment.status == DeploymentStatus.APPROVED,
+    }
+    return render(request, "field/deployment.html", context)
+
+
+@roles(Role.COORDINATOR)
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = get_object_or_404(Deployment, pk=pk)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        services.decide(deployment, approve, _user(request), form.cleaned_data["note"])
+        audit(request, "field.request.decided", target=f"deployment:{pk}", detail=str(approve))
+    return redirect("field:deployment", pk=pk)
+
+
+@roles(Role.COORDINATOR)
+@require_POST
+def add_to_roster(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = get_object_or_404(Deployment, pk=pk)
+    form = AssignmentForm(request.POST, observers=services.eligible_observers())
+    if not form.is_valid():
+        messages.error(request, _("Choose a currently certified observer."))
+        return redirect("field:deployment", pk=pk)
+    try:
+        services.assign_observer(
+            deployment,
+            form.cleaned_data["observer"],
+            form.cleaned_data["pair"],
+            form.cleaned_data["post"] or "",
+        )
+    except services.RosterError as error:
+        messages.error(request, str(error))
+    return redirect("field:deployment", pk=pk)
+
+
+@roles(Role.COORDINATOR)
+@require_POST
+def remove_from_roster(request: HttpRequest, pk: int, assignment_pk: int) -> HttpResponse:
+    assignment = get_object_or_404(Assignment, pk=assignment_pk, deployment_id=pk)
+    services.remove_observer(assignment.deployment, assignment.observer)
+    return redirect("field:deployment", pk=pk)
+
+
+@roles(Role.COORDINATOR)
+@require_POST
+def set_legal_team(request: HttpRequest, pk: int) -> HttpResponse:
+    deployment = get_object_or_404(Deployment, pk=pk)
+    form = LegalTeamForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_legal_team(deployment, list(form.cleaned_data["attorneys"]))
+            audit(request, "field.legal_team.set", target=f"deployment:{pk}")
+        except services.RosterError as error:
+            messages.error(request, str(error))
+    return redirect("field:deployment", pk=pk)
+
+
+@roles(Role.COORDINATOR)
+def observers(request: HttpRequest) -> HttpResponse:
+    people = User.objects.filter(role=Role.OBSERVER).order_by("username")
+    rows = [(person, services.is_eligible_observer(person)) for person in people]
+    certified = set(
+        User.objects.filter(observer_profile__certified=True).values_list("pk", flat=True)
+    )
+    return render(request, "field/observers.html", {"rows": rows, "certified": certified})
+
+
+@roles(Role.COORDINATOR)
+@require_POST
+def set_certified(request: HttpRequest, pk: int) -> HttpResponse:
+    observer = get_object_or_404(User, pk=pk, role=Role.OBSERVER)
+    form = CertifiedForm(request.POST)
+    if form.is_valid():
+        services.set_coordinator_certified(observer, form.cleaned_data["certified"], _user(request))
+        audit(request, "field.observer.certified", target=f"user:{pk}")
+    return redirect("field:observers")
+
+
+@roles(Role.ATTORNEY)
+@require_POST
+def export_deployment_bundle(request: HttpRequest, pk: int) -> HttpResponseBase:
+    deployment = get_object_or_404(Deployment, pk=pk)
+    if not services.on_legal_team(_user(request), deployment):
+        return refuse(request, _("Only the event's legal team exports its evidence."))
+    return _bundle_download(
+        request,
+        f"event-{deployment.pk}",
+        lambda out: export_deployment(deployment, out, request.user, zip=True),
+        reverse("field:deployment", args=[pk]),
+    )
+
+
+# --- Observers on the day ------------------------------------------------------------------
+
+
+@roles(Role.OBSERVER)
+def my_events(request: HttpRequest) -> HttpResponse:
+    assignments = (
+        Assignment.objects.filter(observer=_user(request))
+        .select_related("deployment")
+        .prefetch_related("attendance")
+        .order_by("-deployment__starts_at")
+    )
+    rows = [(a, services.pair_partners(a)) for a in assignments]
+    return render(
+        request, "field/my_events.html", {"rows": rows, "attendance_form": AttendanceForm()}
+    )
+
+
+@roles(Role.OBSERVER)
+@require_POST
+def attendance(request: HttpRequest, pk: int) -> HttpResponse:
+    assignment = get_object_or_404(Assignment, pk=pk)
+    if assignment.observer_id != request.user.pk:
+        return refuse(request, _("You can check in only for yourself."))
+    form = AttendanceForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_attendance(
+                assignment,
+                AttendanceKind(form.cleaned_data["kind"]),
+                form.cleaned_data["all_handed_in"],
+                form.cleaned_data["note"],
+            )
+            messages.success(request, _("Recorded."))
+        except services.RosterError as error:
+            messages.error(request, str(error))
+    return redirect("field:my_events")
+
+
+# --- Reports -------------------------------------------------------------------------------
+
+REPORT_READERS = (Role.OBSERVER, Role.ATTORNEY, Role.COORDINATOR)
+
+
+@roles(*REPORT_READERS)
+def reports(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    known = services.reports_known_to(user)
+    rows = [(report, services.can_read_report(user, report)) for report in known]
+    return render(request, "field/reports.html", {"rows": rows})
+
+
+def _readable_report(request: HttpRequest, pk: int) -> Report:
+    report = get_object_or_404(Report, pk=pk)
+    return read_report(request, report)
+
+
+@roles(*REPORT_READERS)
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _readable_report(request, pk)
+    user = _user(request)
+    attachments = list(report.attachments.all())
+    context = {
+        "report": report,
+        "label": _(WORK_PRODUCT_LABEL),
+        "attachments": [(a, can_redact(a)) for a in attachments],
+        "is_author": report.authors.filter(pk=user.pk).exists(),
+        "on_legal_team": services.on_legal_team(user, report.deployment),
+        "attachment_form": AttachmentForm(),
+        "agencies": report.agency_types,
+    }
+    return render(request, "field/report.html", context)
+
+
+@roles(Role.OBSERVER)
+@require_POST
+def upload_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(Report, pk=pk)
+    services.require_report_reader(_user(request), report)
+    form = AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a file to attach."))
+        return redirect("field:report", pk=pk)
+    upload = form.cleaned_data["file"]
+    assert isinstance(upload, UploadedFile)
+    try:
+        add_attachment(
+            report,
+            _user(request),
+            upload.file,  # type: ignore[arg-type]
+            filename=upload.name or "upload",
+            size=upload.size or 0,
+            shows_injury=form.cleaned_data["shows_injury"],
+        )
+        messages.success(request, _("Attached and stored as evidence."))
+    except AttachmentRejected as error:
+        messages.error(request, str(error))
+    return redirect("field:report", pk=pk)
+
+
+@roles(Role.OBSERVER, Role.ATTORNEY, Role.COORDINATOR)
+def download_attachment(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    attachment = get_object_or_404(Attachment, pk=pk)
+    reader = open_attachment(request, attachment)
+    response = StreamingHttpResponse(iter_plaintext(reader), content_type=attachment.media_type)
+    response["Content-Disposition"] = f'attachment; filename="{attachment.pk}-{attachment.item_id}"'
+    response["Content-Length"] = str(attachment.size)
+    return response
+
+
+@roles(Role.ATTORNEY)
+@require_POST
+def working_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    attachment = get_object_or_404(Attachment, pk=pk)
+    if not services.on_legal_team(_user(request), attachment.report.deployment):
+        return refuse(request, _("Only the event's legal team makes working copies."))
+    try:
+        copy = make_working_copy(attachment, _user(request))
+        audit(request, "field.attachment.derived", target=f"attachment:{copy.pk}")
+        messages.success(request, _("A redacted working copy was made; check it before sharing."))
+    except RedactionError as error:
+        messages.error(request, str(error))
+    return redirect("field:report", pk=attachment.report_id)
+
+
+@roles(Role.ATTORNEY)
+@require_POST
+def export_report_bundle(request: HttpRequest, pk: int) -> HttpResponseBase:
+    report = get_object_or_404(Report, pk=pk)
+    if not services.on_legal_team(_user(request), report.deployment):
+        return refuse(request, _("Only the event's legal team exports its evidence."))
+    return _bundle_download(
+        request,
+        f"report-{report.pk}",
+        lambda out: export_report(report, out, request.user, zip=True),
+        reverse("field:report", args=[pk]),
+    )
+
+
+def _bundle_download(
+    request: HttpRequest, name: str, write: Callable[[Path], Path], back: str
+) -> HttpResponseBase:
+    scratch = Path(tempfile.mkdtemp(prefix="amparo-export-"))
+    try:
+        path = write(scratch / f"{name}.zip")
+    except ExportError as error:
+        scratch.rmdir()
+        messages.error(request, str(error))
+        return redirect(back)
+    audit(request, "field.bundle.exported", target=name)
+    handle = Path(path).open("rb")  # noqa: SIM115 -- FileResponse closes it
+    Path(path).unlink()  # the open handle keeps the bytes until the response is sent
+    scratch.rmdir()
+    return FileResponse(handle, as_attachment=True, filename=f"{name}.zip")
+
+
+@roles(Role.OBSERVER, Role.ATTORNEY)
+@require_POST
+def open_hotline_intake(request: HttpRequest, pk: int) -> HttpResponse:
+    detention = get_object_or_404(Detention, pk=pk)
+    services.require_report_reader(_user(request), detention.report)
+    try:
+        case_id = services.open_hotline_intake(detention, _user(request))
+    except services.RosterError as error:
+        messages.error(request, str(error))
+        return redirect("field:report", pk=detention.report_id)
+    audit(request, "field.hotline_intake.opened", target=f"detention:{pk}")
+    if case_id is None:
+        messages.info(
+            request, _("The hotline cannot take intakes yet; the details are kept ready.")
+        )
+    else:
+        messages.success(request, _("A hotline intake was opened for this person."))
+    return redirect("field:report", pk=detention.report_id)
