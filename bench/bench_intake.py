@@ -425,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
         "with the shipped limit (burst 30, 2/s)",
         "",
         f"- server still running afterwards: {alive}",
+        f"- achieved: {sum(flood.statuses.values()) / args.overload_seconds:.1f} answers/s "
+        "(the senders wait for each answer, so a slow server receives less than is offered)",
         f"- intake answers: {dict(flood.statuses)}; connection errors: {flood.errors}",
         f"- 429/503 without Retry-After: {flood.missing_retry_after}",
         f"- acknowledged (302): {flood.statuses[302]}; stored: {flood_stored} "
