@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "amparo.custody",
     "amparo.field",
     "amparo.preparedness",
+    "amparo.ops",
 ]
 
 MIDDLEWARE = [

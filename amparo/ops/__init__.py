@@ -1,0 +1,1 @@
+"""Operations: the background worker and its schedule, backups and restores."""

@@ -1,0 +1,94 @@
+"""`amparo worker`: run background tasks and enqueue periodic housekeeping.
+
+Tasks are run by django-tasks' database worker (db_worker), which claims each task with
+SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers never run one task
+twice. A scheduler thread enqueues the housekeeping commands once per period (see
+amparo/ops/schedule.py); with several workers, the first to claim a period enqueues it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError, close_old_connections, connections
+
+from amparo.ops.schedule import enqueue_due
+
+logger = logging.getLogger("amparo.ops")
+
+
+class Scheduler(threading.Thread):
+    """Every ``tick`` seconds, enqueue the housekeeping whose period has come round."""
+
+    def __init__(self, tick: float) -> None:
+        super().__init__(name="amparo-scheduler", daemon=True)
+        self.tick = tick
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            close_old_connections()
+            try:
+                enqueued = enqueue_due()
+            except DatabaseError:
+                # The database may be restarting; the next tick tries again.
+                logger.warning("could not enqueue housekeeping; retrying", exc_info=True)
+            else:
+                for command in enqueued:
+                    logger.info("enqueued housekeeping: %s", command)
+            finally:
+                connections.close_all()
+            self.stopped.wait(self.tick)
+
+
+class Command(BaseCommand):
+    help = "Run background tasks and enqueue periodic housekeeping (run one or more of these)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--queue-name", default="default", help="queues to run, comma-separated, or *"
+        )
+        parser.add_argument(
+            "--interval", type=float, default=1.0, help="seconds to wait when the queue is empty"
+        )
+        parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
+        parser.add_argument("--max-tasks", type=int, default=None, help="exit after this many")
+        parser.add_argument("--worker-id", default=None, help="unique name of this worker")
+        parser.add_argument(
+            "--no-schedule",
+            action="store_true",
+            help="do not enqueue periodic housekeeping from this worker",
+        )
+        parser.add_argument(
+            "--schedule-tick",
+            type=float,
+            default=60.0,
+            help="seconds between looks at the housekeeping schedule",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        scheduler = None
+        if not options["no_schedule"] and not options["batch"]:
+            scheduler = Scheduler(options["schedule_tick"])
+            scheduler.start()
+        worker_options: dict[str, Any] = {
+            "queue_name": options["queue_name"],
+            "interval": options["interval"],
+            "batch": options["batch"],
+            "reload": False,
+            "startup_delay": not options["batch"],
+            "verbosity": options["verbosity"],
+        }
+        if options["max_tasks"] is not None:
+            worker_options["max_tasks"] = options["max_tasks"]
+        if options["worker_id"]:
+            worker_options["worker_id"] = options["worker_id"]
+        try:
+            call_command("db_worker", **worker_options)
+        finally:
+            if scheduler is not None:
+                scheduler.stopped.set()
