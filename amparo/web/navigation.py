@@ -72,6 +72,12 @@ LINKS: tuple[Link, ...] = (
         frozenset({ATTORNEY}),
     ),
     Link(
+        "directory:import",
+        _("Import the directory"),
+        _("Add or update attorney profiles from a CSV file; export it from the same place."),
+        frozenset({COORDINATOR}),
+    ),
+    Link(
         "training:courses",
         _("Training"),
         _("Courses and quizzes; your certification and when it expires."),
