@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.test import Client
+from playwright._impl._api_structures import SetCookieParam
 from playwright.sync_api import BrowserContext, Page
 
 from amparo.accounts.models import User
@@ -54,17 +55,26 @@ def path_for(route: Route, record_id: int) -> str:
     return "/" + PARAMETER.sub(str(record_id), route.pattern)
 
 
-def sign_in_context(context: BrowserContext, site: str, user: User, *, mfa_done: bool) -> None:
-    """Give the browser a session for this person without typing a password or a code."""
+def session_for(user: User, *, mfa_done: bool) -> str:
+    """A signed-in session for this person, made without typing a password or a code."""
     client = Client()
     client.force_login(user)
     session = client.session
     session[MFA_SESSION_KEY] = mfa_done
     session.save()
     assert session.session_key is not None
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": site}]
-    )
+    return session.session_key
+
+
+def become(context: BrowserContext, site: str, session_key: str | None, language: str) -> None:
+    """Swap the browser's identity in place; one page keeps axe-core compiled across visitors."""
+    context.clear_cookies()
+    cookies: list[SetCookieParam] = [
+        {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": site}
+    ]
+    if session_key is not None:
+        cookies.append({"name": settings.SESSION_COOKIE_NAME, "value": session_key, "url": site})
+    context.add_cookies(cookies)
 
 
 def choose_language(page: Page, code: str) -> None:
@@ -72,3 +82,9 @@ def choose_language(page: Page, code: str) -> None:
     page.select_option("#language-select", code)
     with page.expect_navigation():
         page.click("form.language button[type=submit]")
+
+
+def sign_in_context(context: BrowserContext, site: str, user: User, *, mfa_done: bool) -> None:
+    """Give a fresh browser context a signed-in session for this person."""
+    session_key = session_for(user, mfa_done=mfa_done)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_key, "url": site}])
