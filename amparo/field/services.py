@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -193,9 +193,7 @@ def can_know_report_exists(user: User, report: Report) -> bool:
 def reports_known_to(user: User) -> QuerySet[Report]:
     if user.role == Role.COORDINATOR:
         return Report.objects.all()
-    return Report.objects.filter(authors=user).union(
-        Report.objects.filter(deployment__legal_team=user)
-    )
+    return Report.objects.filter(Q(authors=user) | Q(deployment__legal_team=user)).distinct()
 
 
 def require_report_reader(user: User, report: Report) -> None:

@@ -1,0 +1,3 @@
+from tests.field.conftest import event
+
+__all__ = ["event"]
