@@ -10,6 +10,12 @@ command -v msgfmt >/dev/null 2>&1 || missing="$missing gettext"
 # Go's sumdb packages are the independent implementation the evidence core is checked against.
 command -v go >/dev/null 2>&1 || missing="$missing golang-go"
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/note ] || missing="$missing golang-golang-x-mod-dev"
+# Printables: poppler reads the PDFs back and zbar decodes the card's QR code in tests; Noto
+# fonts give the card and packet Arabic and Chinese glyphs.
+command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
+command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"
+[ -d /usr/share/fonts/truetype/noto ] || missing="$missing fonts-noto-core"
+[ -d /usr/share/fonts/opentype/noto ] || missing="$missing fonts-noto-cjk"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 echo "installing Debian packages:$missing"

@@ -45,6 +45,7 @@ def test_trusted_person_activation_sends_each_message_once_and_opens_an_intake(s
     assert HOTLINE in rosa_text
     assert "Sofía Rivera: Rosa Rivera" in rosa_text  # she may be told about the children
     assert "We prepared for this." in pastor[0].get_content()
+    assert outcome.activation.case_id is not None
     case = Case.objects.get(pk=outcome.activation.case_id)
     intake = case.intakes.get()
     assert case.legal_name == "María Rivera"
