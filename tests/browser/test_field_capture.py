@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, FilePayload, Page, expect
 
 from amparo.accounts.roles import Role
 from amparo.field import services
-from amparo.field.models import Attachment, Report, Upload
+from amparo.field.models import Attachment, DeviceToken, Report, Upload
 from tests.field.factories import approved_deployment, certified_observer, person, signed_in_client
 from tests.field.jpeg_samples import jpeg
 
@@ -22,6 +22,19 @@ PHOTO_GPS = jpeg(with_gps=True, seed=7)
 VIDEO = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 9000
 
 
+COUNT_STORED_BLOBS = """async () => {
+  const db = await new Promise((done) => {
+    const opening = indexedDB.open("amparo-field");
+    opening.onsuccess = () => done(opening.result);
+  });
+  const files = await new Promise((done) => {
+    const reading = db.transaction("files").objectStore("files").getAll();
+    reading.onsuccess = () => done(reading.result);
+  });
+  return files.filter((file) => file.blob).length;
+}"""
+
+
 def _sign_in(context: BrowserContext, site: str, user) -> None:
     """The sign-in flow itself is tested by accounts; here the session is handed over."""
     client = signed_in_client(user)
@@ -29,11 +42,12 @@ def _sign_in(context: BrowserContext, site: str, user) -> None:
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_key, "url": site}])
 
 
-def _outbox_states(page: Page) -> list[tuple[str, str, str]]:
-    return page.eval_on_selector_all(
+def _outbox_states(page: Page) -> list[list[str]]:
+    states: list[list[str]] = page.eval_on_selector_all(
         "#outbox li",
         "items => items.map(i => [i.dataset.kind, i.dataset.state, i.dataset.sha256 || ''])",
     )
+    return states
 
 
 def test_offline_report_with_two_photos_and_a_video_syncs_exactly_once(
@@ -64,13 +78,12 @@ def test_offline_report_with_two_photos_and_a_video_syncs_exactly_once(
     page.get_by_label("Federal immigration").check()
     page.locator("#in-charge").fill("Supervisor in a grey jacket")
     page.locator("#narrative").fill("Offline narrative written on the street.")
-    page.locator("#files").set_input_files(
-        [
-            {"name": "plain.jpg", "mimeType": "image/jpeg", "buffer": PHOTO_PLAIN},
-            {"name": "gps.jpg", "mimeType": "image/jpeg", "buffer": PHOTO_GPS},
-            {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": VIDEO},
-        ]
-    )
+    files: list[FilePayload] = [
+        {"name": "plain.jpg", "mimeType": "image/jpeg", "buffer": PHOTO_PLAIN},
+        {"name": "gps.jpg", "mimeType": "image/jpeg", "buffer": PHOTO_GPS},
+        {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": VIDEO},
+    ]
+    page.locator("#files").set_input_files(files)
     page.locator("#save").click()
     expect(page.locator("#outbox li")).to_have_count(4)
     expected = {hashlib.sha256(data).hexdigest() for data in (PHOTO_PLAIN, PHOTO_GPS, VIDEO)}
@@ -96,13 +109,7 @@ def test_offline_report_with_two_photos_and_a_video_syncs_exactly_once(
     assert {a.sha256 for a in report.attachments.all()} == expected
     assert {a.media_type for a in report.attachments.all()} == {"image/jpeg", "video/mp4"}
     # The local copies are gone once confirmed; only the receipts are shown.
-    left = page.evaluate(
-        """async () => {
-          const db = await new Promise(r => { const q = indexedDB.open('amparo-field'); q.onsuccess = () => r(q.result); });
-          const files = await new Promise(r => { const q = db.transaction('files').objectStore('files').getAll(); q.onsuccess = () => r(q.result); });
-          return files.filter(f => f.blob).length;
-        }"""
-    )
+    left = page.evaluate(COUNT_STORED_BLOBS)
     assert left == 0
 
     page.locator("#sync").click()
@@ -114,3 +121,29 @@ def test_offline_report_with_two_photos_and_a_video_syncs_exactly_once(
     page.locator("#sign-out").click()
     expect(page.locator("#outbox li")).to_have_count(0)
     expect(page.locator("#connection")).to_have_attribute("data-state", "disconnected")
+
+
+def test_sign_out_revokes_the_phone_and_keeps_only_what_is_unconfirmed(
+    new_context: Callable[[], BrowserContext], site: str
+) -> None:
+    coordinator = person("coco", Role.COORDINATOR)
+    alice = certified_observer("alice", coordinator)
+    context = new_context()
+    _sign_in(context, site, alice)
+    page = context.new_page()
+    page.goto("/field/connect/")
+    page.get_by_role("button", name="Connect").click()
+    page.wait_for_url("**/field/capture/")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "connected")
+    page.locator("#narrative").fill("Not sent yet.")
+    page.locator("#save").click()
+    expect(page.locator('#outbox li[data-state="saved"]')).to_have_count(1)
+
+    page.locator("#sign-out").click()
+    expect(page.locator("#connection")).to_have_attribute("data-state", "disconnected")
+    expect(page.locator('#outbox li[data-state="saved"]')).to_have_count(1)
+    device = DeviceToken.objects.get(user=alice)
+    assert device.revoked_at is not None
+    page.locator("#sync").click()
+    expect(page.locator("#sync-message")).to_contain_text("Connect this phone")
+    assert Report.objects.count() == 0
