@@ -166,8 +166,8 @@ def complete_sign_in_with_code(request: HttpRequest, code: str) -> FamilyAccount
 
 
 def start_totp(account: FamilyAccount) -> str:
-    """A fresh, unconfirmed secret for the authenticator app; returns its provisioning URI."""
-    if account.totp_confirmed_at is None:
+    """The unconfirmed secret for the authenticator app (made once); its provisioning URI."""
+    if account.totp_confirmed_at is None and not account.totp_secret:
         account.totp_secret = pyotp.random_base32(length=32)
         account.save(update_fields=["totp_secret"])
     return str(

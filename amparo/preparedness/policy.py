@@ -15,7 +15,7 @@ from functools import wraps
 from typing import Concatenate, ParamSpec
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -55,12 +55,12 @@ def signed_in_family(request: HttpRequest) -> FamilyAccount | None:
 
 
 def family_only(
-    view: Callable[Concatenate[HttpRequest, FamilyAccount, P], HttpResponse],
-) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    view: Callable[Concatenate[HttpRequest, FamilyAccount, P], HttpResponseBase],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     """Only a signed-in family; the view receives its account as the second argument."""
 
     @wraps(view)
-    def checked(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+    def checked(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
         account = signed_in_family(request)
         if account is None:
             return redirect(reverse("preparedness:sign_in"))
