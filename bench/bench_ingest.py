@@ -174,8 +174,8 @@ def render(results: list[SizeResult], command: str, load_before: str, load_after
         "Reading these figures: dd only copies, so it runs at disk speed, or at page-cache "
         "speed when the disk keeps up; ingest hashes twice and encrypts, spread over two "
         "threads besides the reader, and SHA-512 alone costs about 2 ms/MiB on one core. "
-        "Ingest therefore keeps pace with dd when the disk is the bottleneck and falls "
-        "behind it when dd runs from the page cache, as it does for small files here. "
+        "Ingest therefore comes closest to dd when the disk is the bottleneck and falls "
+        "far behind it when dd runs at page-cache speed, as it does for small files here. "
         "Wall-clock figures on a shared machine move with its load; compare CPU ms/MiB "
         "between runs.",
     ]
