@@ -210,7 +210,7 @@ LANGUAGES = [
     ("ar", _("Arabic")),
 ]
 # Languages whose translations no fluent reviewer has checked yet; pages say so.
-UNREVIEWED_LANGUAGES = ["ar"]
+UNREVIEWED_LANGUAGES = ["es", "ar"]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = os.environ.get("AMPARO_TIME_ZONE", "UTC")
@@ -244,3 +244,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("AMPARO_LOG_LEVEL", "WARNING")},
 }
+
+# Operations
+# Evidence blobs in S3-compatible object storage (amparo.evidence.s3store) when a bucket is
+# named; amparo.ops.objectstore builds the client. Credentials come from the environment only.
+AMPARO_S3_BUCKET = os.environ.get("AMPARO_S3_BUCKET", "")
+AMPARO_S3_ENDPOINT_URL = os.environ.get("AMPARO_S3_ENDPOINT_URL", "")
+AMPARO_S3_REGION = os.environ.get("AMPARO_S3_REGION", "us-east-1")
+AMPARO_S3_PREFIX = os.environ.get("AMPARO_S3_PREFIX", "evidence/")
+AMPARO_S3_ACCESS_KEY_ID = os.environ.get("AMPARO_S3_ACCESS_KEY_ID", "")
+AMPARO_S3_SECRET_ACCESS_KEY = os.environ.get("AMPARO_S3_SECRET_ACCESS_KEY", "")
+AMPARO_S3_PART_SIZE = envint("AMPARO_S3_PART_SIZE", 8 * 1024 * 1024)
