@@ -46,9 +46,15 @@ class VerificationFailure(Exception):
     """A check failed; `file` is bag-relative and `check` says what did not hold."""
 
     def __init__(self, file: str, check: str) -> None:
+        file, check = _printable(file), _printable(check)
         super().__init__(f"{file}: {check}")
         self.file = file
         self.check = check
+
+
+def _printable(text: str) -> str:
+    """Escape control and invisible characters, so a hostile file name cannot rewrite the line."""
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 @dataclass(frozen=True)
