@@ -60,6 +60,12 @@ LINKS: tuple[Link, ...] = (
         in_menu=True,
     ),
     Link(
+        "preparedness:volunteer",
+        _("Act for a family's plan"),
+        _("With the family's consent, activate their preparedness plan on their behalf."),
+        frozenset({COORDINATOR, HOTLINE}),
+    ),
+    Link(
         "directory:list",
         _("Attorney directory"),
         _("Partner attorneys: languages, places covered, specialties and capacity."),
