@@ -12,6 +12,7 @@ from playwright.sync_api import BrowserContext, FilePayload, Page, expect
 from amparo.accounts.roles import Role
 from amparo.field import services
 from amparo.field.models import Attachment, DeviceToken, Report, Upload
+from tests.browser.accessibility import axe_violations
 from tests.field.factories import approved_deployment, certified_observer, person, signed_in_client
 from tests.field.jpeg_samples import jpeg
 
@@ -67,6 +68,7 @@ def test_offline_report_with_two_photos_and_a_video_syncs_exactly_once(
     page.wait_for_url("**/field/capture/")
     expect(page.locator("#connection")).to_have_attribute("data-state", "connected")
     expect(page.locator("html")).to_have_attribute("data-offline-ready", "yes")
+    assert axe_violations(page) == []
 
     context.set_offline(True)
     page.reload()  # served by the service worker with no network
