@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,6 +48,8 @@ RECOVERY_CODE_COUNT = 10
 # 16 characters from 31 unambiguous ones: about 79 bits, beyond offline guessing of a SHA-256.
 RECOVERY_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 RECOVERY_CODE_LENGTH = 16
+# Session key holding the SHA-256 of the enrolment secret this session was shown.
+ENROL_SHOWN_KEY = "amparo_enrol_shown"
 
 
 class AccountError(Exception):
@@ -186,11 +189,15 @@ def open_invitation(token: str) -> Invitation:
     return invitation
 
 
-def revoke_invitation(actor: User, invitation: Invitation) -> None:
-    Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+def revoke_invitation(actor: User, invitation: Invitation) -> bool:
+    """Withdraw an open invitation; False (and nothing recorded) if it was used or withdrawn."""
+    withdrawn = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    if withdrawn != 1:
+        return False
     record(actor, "invitation.revoked", target=f"invitation:{invitation.pk}")
+    return True
 
 
 def accept_invitation(token: str, username: str, password: str) -> User:
@@ -452,6 +459,8 @@ def begin_session(request: HttpRequest, user: User) -> None:
     request.session[STARTED_KEY] = now
     request.session[SEEN_KEY] = now
     request.session[MFA_SESSION_KEY] = False
+    # An enrolment begun before this sign-in (in a planted session, say) does not carry over.
+    request.session.pop(ENROL_SHOWN_KEY, None)
     _track_session(request, user, previous)
 
 
@@ -480,6 +489,26 @@ def start_enrolment(user: User) -> TOTPDevice:
     return device
 
 
+def start_enrolment_in_session(request: HttpRequest) -> TOTPDevice:
+    """The unconfirmed authenticator, with a secret shown to this session only.
+
+    A secret another session saw (someone who has only the password, say) is replaced,
+    so the person never enrols an authenticator whose secret someone else copied.
+    """
+    user = request.user
+    assert isinstance(user, User)
+    device = start_enrolment(user)
+    if device.confirmed_at is None and request.session.get(ENROL_SHOWN_KEY) != hash_token(
+        device.secret
+    ):
+        device.secret = pyotp.random_base32(length=32)
+        TOTPDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(
+            secret=device.secret
+        )
+        request.session[ENROL_SHOWN_KEY] = hash_token(device.secret)
+    return device
+
+
 def provisioning_uri(device: TOTPDevice) -> str:
     return str(
         pyotp.TOTP(device.secret).provisioning_uri(
@@ -496,10 +525,15 @@ def grouped_secret(secret: str) -> str:
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
+def ascii_digits(code: str) -> str:
+    # Phones set to Arabic or Persian type digits such as ٣; the code means the same.
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in code)
+
+
 def check_totp(device: TOTPDevice, code: str, at: float | None = None) -> CodeCheck:
     """Accept a code from the current step or one either side, each step only once."""
-    code = "".join(code.split())
-    if len(code) != TOTP_DIGITS or not code.isdigit():
+    code = ascii_digits("".join(code.split()))
+    if len(code) != TOTP_DIGITS or not (code.isascii() and code.isdigit()):
         return CodeCheck.WRONG
     totp = pyotp.TOTP(device.secret)
     current = int((time.time() if at is None else at) // TOTP_STEP_SECONDS)
@@ -548,13 +582,14 @@ def confirm_enrolment(request: HttpRequest, code: str) -> list[str]:
     assert isinstance(user, User)
     _refuse_if_mfa_locked(request, user)
     device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
-    if device is None:
+    if device is None or request.session.get(ENROL_SHOWN_KEY) != hash_token(device.secret):
         raise SignInRefused(_("Start again: open the set-up page for a new code."))
     check = check_totp(device, code)
     if check is not CodeCheck.ACCEPTED:
         raise _mfa_failure(request, user, check)
     device.confirmed_at = timezone.now()
     device.save(update_fields=["confirmed_at"])
+    request.session.pop(ENROL_SHOWN_KEY, None)
     record(request, "mfa.enrolled", target=f"user:{user.pk}")
     codes = issue_recovery_codes(user)
     _complete_mfa(request, user, "enrolment")
@@ -631,6 +666,26 @@ def unused_recovery_code_count(user: User) -> int:
 
 
 # --- password -----------------------------------------------------------------------------
+
+
+def refuse_if_password_locked(request: HttpRequest) -> None:
+    """Before checking the current password inside a session: the sign-in budget applies."""
+    user = request.user
+    assert isinstance(user, User)
+    until = locked_until(ThrottleKind.PASSWORD, user.username, client_address(request))
+    if until is not None:
+        record(request, "account.password_change_refused", target=f"user:{user.pk}", allowed=False)
+        raise SignInRefused(_locked_message(until))
+
+
+def record_wrong_current_password(request: HttpRequest) -> None:
+    """A wrong current password counts against the same (username, address) as sign-in."""
+    user = request.user
+    assert isinstance(user, User)
+    target = f"user:{user.pk}"
+    record(request, "account.password_change_failed", target=target, allowed=False)
+    if record_failure(ThrottleKind.PASSWORD, user.username, client_address(request)):
+        record(request, "sign_in.locked_out", target=target, allowed=False)
 
 
 def change_password(request: HttpRequest, new_password: str) -> int:

@@ -114,7 +114,7 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
                 "accounts/recovery_codes.html",
                 {"codes": codes, "continue_to": _after_sign_in(request), "first_time": True},
             )
-    device = services.start_enrolment(user)
+    device = services.start_enrolment_in_session(request)
     uri = services.provisioning_uri(device)
     return render(
         request,
@@ -220,7 +220,15 @@ def account(request: HttpRequest) -> HttpResponse:
 @signed_in
 def change_password(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(_user(request), request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST":
+        try:
+            services.refuse_if_password_locked(request)
+        except services.SignInRefused as refusal:
+            messages.error(request, refusal.message)
+            form = PasswordChangeForm(_user(request))
+    if form.is_bound and not form.is_valid() and form.has_error("old_password"):
+        services.record_wrong_current_password(request)
+    elif form.is_bound and form.is_valid():
         ended = services.change_password(request, form.cleaned_data["new_password1"])
         messages.success(
             request,
@@ -396,8 +404,10 @@ def invitations(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
     found = get_object_or_404(Invitation, pk=pk)
-    services.revoke_invitation(_user(request), found)
-    messages.success(request, _("The invitation is withdrawn; its link no longer works."))
+    if services.revoke_invitation(_user(request), found):
+        messages.success(request, _("The invitation is withdrawn; its link no longer works."))
+    else:
+        messages.error(request, _("That invitation was already used or withdrawn."))
     return redirect("accounts:invitations")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
@@ -151,5 +152,5 @@ def redirect_to_sign_in(request: HttpRequest) -> HttpResponse:
     path = request.get_full_path()
     # Only local paths are carried through sign-in, never a full URL.
     if path.startswith("/") and not path.startswith("//"):
-        return redirect(f"{target}?{REDIRECT_FIELD_NAME}={path}")
+        return redirect(f"{target}?{urlencode({REDIRECT_FIELD_NAME: path}, safe='/')}")
     return redirect(target)
