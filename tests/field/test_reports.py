@@ -199,6 +199,7 @@ def test_an_arrest_offers_a_hotline_intake_prefilled_from_the_report(event: Even
     detention.refresh_from_db()
     from amparo.hotline.models import Case
 
+    assert detention.hotline_case_id is not None
     assert Case.objects.get(pk=detention.hotline_case_id).legal_name == "Ana Perez"
 
 
