@@ -1,0 +1,112 @@
+"""Run inside a fault-test instance's environment: set it up, or check what survived a kill.
+
+    python -m bench.faults.inspect_instance setup
+    python -m bench.faults.inspect_instance check < acknowledged.json
+
+`check` reads what the clients were told was stored and prints, as JSON, what was found, what
+was lost, anything partial, files left in the store's tmp/ and the state of the custody log
+against its last signed checkpoint; then it signs a checkpoint for the next round.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import django
+
+
+def setup() -> dict[str, str]:
+    from amparo.accounts.models import User
+    from amparo.field.models import Report
+    from amparo.field.sync import issue_device_token
+
+    observer = User.objects.create_user(
+        username="harness-observer",
+        password="a long harness password 1",  # noqa: S106 -- a throwaway instance
+        role="observer",
+    )
+    report = Report.objects.create(filed_by=observer, in_charge_role="supervisor")
+    report.authors.add(observer)
+    return {
+        "token": issue_device_token(observer, "fault harness"),
+        "report_id": str(report.client_id),
+    }
+
+
+def check(acknowledged: dict[str, Any]) -> dict[str, Any]:
+    from django.conf import settings
+
+    from amparo.evidence.checkpoint import open_checkpoint
+    from amparo.evidence.store import EvidenceStore
+    from amparo.field.models import Attachment
+    from amparo.hotline.models import Intake
+
+    directory = Path(settings.EVIDENCE_DIR)
+    # Listed before this process opens the store, since opening it sweeps.
+    tmp = directory / "blobs" / "tmp"
+    left_in_tmp = sorted(path.name for path in tmp.iterdir()) if tmp.exists() else []
+    report: dict[str, Any] = {"tmp_files": left_in_tmp}
+
+    uploads = acknowledged.get("uploads", [])
+    intakes = acknowledged.get("intakes", [])
+    with EvidenceStore.open(directory) as store:
+        lost_uploads = []
+        for ack in uploads:
+            attachment = Attachment.objects.filter(item_id=ack["item_id"]).first()
+            try:
+                item = store.item(ack["item_id"])
+                store.blobs.fixity(ack["item_id"])
+                intact = item.sha256 == ack["sha256"] and item.size == ack["size"]
+            except Exception as error:  # anything at all means the upload is not there whole
+                intact = False
+                ack = {**ack, "error": str(error)}
+            if attachment is None or attachment.sha256 != ack["sha256"] or not intact:
+                lost_uploads.append(ack)
+        catalogue = {item.id for item in store.items()}
+        attachments = set(Attachment.objects.values_list("item_id", flat=True))
+        report["partial"] = store.fixity() + [
+            f"attachment names item {item_id}, which the store does not hold"
+            for item_id in sorted(attachments - catalogue)
+        ]
+        report["unattached_items"] = len(catalogue - attachments)
+        report["orphan_blobs"] = len(set(store.blobs.ids()) - catalogue)
+        signed = store.signer.last_signed()
+        if signed is None:
+            report["log"] = "no checkpoint signed yet"
+        else:
+            checkpoint = open_checkpoint(signed, store.log_vkey)
+            consistent = checkpoint.size <= store.log.size and (
+                store.log.root(checkpoint.size) == checkpoint.root_hash
+            )
+            report["log"] = (
+                f"consistent: checkpoint of {checkpoint.size} entries, log holds {store.log.size}"
+                if consistent
+                else f"INCONSISTENT with checkpoint of {checkpoint.size} entries"
+            )
+        store.checkpoint()
+        report["log_size"] = store.log.size
+    found_intakes = set(
+        Intake.objects.filter(caller_name__in=intakes).values_list("caller_name", flat=True)
+    )
+    report["uploads_acknowledged"] = len(uploads)
+    report["uploads_lost"] = lost_uploads
+    report["intakes_acknowledged"] = len(intakes)
+    report["intakes_lost"] = sorted(set(intakes) - found_intakes)
+    return report
+
+
+def main() -> None:
+    django.setup()
+    if sys.argv[1] == "setup":
+        print(json.dumps(setup()))
+    elif sys.argv[1] == "check":
+        print(json.dumps(check(json.load(sys.stdin))))
+    else:
+        raise SystemExit(f"unknown command {sys.argv[1]!r}")
+
+
+if __name__ == "__main__":
+    main()

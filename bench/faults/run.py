@@ -1,0 +1,299 @@
+"""Fault injection against a real Amparo on loopback: nothing acknowledged may be lost.
+
+    python -m bench.faults.run kill --rounds 100      # the full kill test (several minutes)
+    python -m bench.faults.run plaintext              # kill mid-upload, then look for the bytes
+    python -m bench.faults.run disk-full              # a 48 MiB tmpfs data directory, filled up
+
+Each scenario makes its own instance in a temporary directory (SQLite, or PostgreSQL with
+--database-url pointing at an empty database), drives it only over loopback, stops after a
+fixed number of rounds and removes what it made. It prints a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.faults.instance import (
+    CHUNK_SIZE,
+    REPOSITORY,
+    Instance,
+    UploadAck,
+    begin_upload,
+    evidence_bytes,
+    put_chunk,
+    submit_intake,
+    upload,
+)
+
+
+@dataclass
+class KillReport:
+    rounds: int = 0
+    uploads_acknowledged: int = 0
+    uploads_found: int = 0
+    uploads_lost: int = 0
+    intakes_acknowledged: int = 0
+    intakes_found: int = 0
+    intakes_lost: int = 0
+    partial_visible: int = 0
+    tmp_files_after_start_up: int = 0
+    log_inconsistent: int = 0
+    cut_off_in_flight: int = 0
+    restart_seconds_max: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+
+class Load:
+    """Client threads uploading evidence and submitting intakes until told to stop."""
+
+    def __init__(self, instance: Instance, rng: random.Random, uploaders: int, intakers: int):
+        self.instance = instance
+        self.stopped = threading.Event()
+        self.uploads: list[UploadAck] = []
+        self.intakes: list[str] = []
+        self.failed = 0
+        self._lock = threading.Lock()
+        self._seeds = [rng.getrandbits(32) for _ in range(uploaders + intakers)]
+        self._threads = [
+            threading.Thread(target=self._upload_loop, args=(seed,), daemon=True)
+            for seed in self._seeds[:uploaders]
+        ] + [threading.Thread(target=self._intake_loop, daemon=True) for _ in range(intakers)]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        for thread in self._threads:
+            thread.join(60)
+
+    def _upload_loop(self, seed: int) -> None:
+        rng = random.Random(seed)
+        while not self.stopped.is_set():
+            data = evidence_bytes(rng.randint(20_000, 3 * CHUNK_SIZE))
+            try:
+                ack = upload(self.instance, data)
+            except Exception:  # the server died under it: not acknowledged
+                ack = None
+            with self._lock:
+                if ack is not None:
+                    self.uploads.append(ack)
+                else:
+                    self.failed += 1
+            if ack is None:
+                time.sleep(0.02)
+
+    def _intake_loop(self) -> None:
+        while not self.stopped.is_set():
+            marker = f"harness-{uuid.uuid4().hex}"
+            try:
+                acknowledged = submit_intake(self.instance, marker)
+            except Exception:
+                acknowledged = False
+            with self._lock:
+                if acknowledged:
+                    self.intakes.append(marker)
+                else:
+                    self.failed += 1
+            if not acknowledged:
+                time.sleep(0.02)
+
+
+def _inspect(instance: Instance, uploads: list[UploadAck], intakes: list[str]) -> dict[str, Any]:
+    acknowledged = {"uploads": [asdict(ack) for ack in uploads], "intakes": intakes}
+    output = instance.run_module(
+        "bench.faults.inspect_instance", "check", stdin=json.dumps(acknowledged)
+    )
+    result: dict[str, Any] = json.loads(output)
+    return result
+
+
+def kill_test(instance: Instance, rounds: int, seed: int) -> KillReport:
+    """SIGKILL the server at a random moment under load, ``rounds`` times, checking each time."""
+    rng = random.Random(seed)
+    report = KillReport()
+    uploads: list[UploadAck] = []
+    intakes: list[str] = []
+    for number in range(rounds + 1):
+        report.restart_seconds_max = max(report.restart_seconds_max, instance.start())
+        # The first upload after a start opens the store, which sweeps what the kill left.
+        probe = upload(instance, evidence_bytes(50_000))
+        if probe is None:
+            report.problems.append(f"round {number}: the first upload after restart failed")
+        else:
+            uploads.append(probe)
+        checked = _inspect(instance, uploads, intakes)
+        report.uploads_lost = len(checked["uploads_lost"])
+        report.intakes_lost = len(checked["intakes_lost"])
+        report.partial_visible += len(checked["partial"])
+        report.tmp_files_after_start_up += len(checked["tmp_files"])
+        if not checked["log"].startswith(("consistent", "no checkpoint")):
+            report.log_inconsistent += 1
+        for what in ("uploads_lost", "intakes_lost", "partial", "tmp_files"):
+            if checked[what]:
+                report.problems.append(f"round {number}: {what}: {checked[what][:3]}")
+        if number == rounds:
+            instance.stop()
+            break
+        load = Load(instance, rng, uploaders=2, intakers=2)
+        load.start()
+        time.sleep(rng.uniform(0.3, 2.5))
+        # No new request starts once the kill is decided; those in flight are cut off.
+        load.stopped.set()
+        instance.kill()
+        load.stop()
+        uploads.extend(load.uploads)
+        intakes.extend(load.intakes)
+        report.cut_off_in_flight += load.failed
+        report.rounds += 1
+    report.uploads_acknowledged = len(uploads)
+    report.uploads_found = report.uploads_acknowledged - report.uploads_lost
+    report.intakes_acknowledged = len(intakes)
+    report.intakes_found = report.intakes_acknowledged - report.intakes_lost
+    return report
+
+
+def _send_partial_chunk(
+    instance: Instance, file_id: str, offset: int, chunk: bytes
+) -> socket.socket:
+    """Start a chunk upload and send only half its body, leaving the request in flight."""
+    connection = socket.create_connection(("127.0.0.1", instance.port))
+    head = (
+        f"PUT /field/api/uploads/{file_id}/chunks/{offset} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{instance.port}\r\n"
+        f"Authorization: Bearer {instance.token}\r\n"
+        f"X-Chunk-SHA256: {hashlib.sha256(chunk).hexdigest()}\r\n"
+        "Content-Type: application/octet-stream\r\n"
+        f"Content-Length: {len(chunk)}\r\n\r\n"
+    ).encode()
+    connection.sendall(head + chunk[: len(chunk) // 2])
+    return connection
+
+
+def _scan(roots: list[Path], marker: bytes, since: float) -> list[str]:
+    hits: set[str] = set()
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in root.rglob("*"):
+            try:
+                if not path.is_file() or path.is_symlink() or path.stat().st_mtime < since:
+                    continue
+                with path.open("rb") as stream:
+                    tail = b""
+                    while block := stream.read(8 * 1024 * 1024):
+                        if marker in tail + block:
+                            hits.add(str(path))
+                            break
+                        tail = block[-len(marker) :]
+            except OSError:
+                continue
+    return sorted(hits)
+
+
+def plaintext_test(instance: Instance) -> dict[str, Any]:
+    """Upload a marked file, kill the server mid-upload, then search every place for the marker."""
+    since = time.time() - 1
+    marker = f"AMPARO-PLAINTEXT-MARKER-{uuid.uuid4().hex}".encode()
+    instance.start()
+    complete = upload(instance, evidence_bytes(2 * CHUNK_SIZE + 1000, marker))
+    data = evidence_bytes(3 * CHUNK_SIZE, marker)
+    file_id = str(uuid.uuid4())
+    begin_upload(instance, data, file_id)
+    put_chunk(instance, file_id, 0, data[:CHUNK_SIZE])
+    second_chunk = data[CHUNK_SIZE : 2 * CHUNK_SIZE]
+    in_flight = _send_partial_chunk(instance, file_id, CHUNK_SIZE, second_chunk)
+    time.sleep(0.5)
+    instance.kill()
+    in_flight.close()
+    roots = [instance.data_dir, instance.temp_dir, Path(tempfile.gettempdir())]
+    hits = _scan(roots, marker, since)
+    # Start again: whatever start-up and the first upload sweep should leave no plaintext either.
+    instance.start()
+    upload(instance, evidence_bytes(10_000))
+    instance.stop()
+    after_restart = _scan(roots, marker, since)
+    return {
+        "complete_upload_acknowledged": complete is not None,
+        "scanned": [str(root) for root in roots],
+        "hits_after_kill": hits,
+        "hits_after_restart": after_restart,
+    }
+
+
+DISK_FULL_CHILD = "bench.faults.disk_full"
+
+
+def disk_full_test(instance: Instance) -> dict[str, Any]:
+    """Run the disk-full scenario in a private mount namespace with a tmpfs data directory."""
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-rm", "true"], capture_output=True).returncode:
+        return {"skipped": "unshare cannot create a private mount namespace here"}
+    instance.root.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [unshare, "-rm", sys.executable, "-m", DISK_FULL_CHILD, str(instance.root)],
+        cwd=REPOSITORY,
+        env=instance.environment,
+        capture_output=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        return {"error": result.stderr.decode()[-3000:]}
+    summary: dict[str, Any] = json.loads(result.stdout)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", choices=["kill", "plaintext", "disk-full", "all"])
+    parser.add_argument("--rounds", type=int, default=100, help="kills in the kill test")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--database-url", default=None, help="an empty PostgreSQL database")
+    parser.add_argument("--keep", action="store_true", help="keep the instance's directory")
+    arguments = parser.parse_args(argv)
+    seed = arguments.seed if arguments.seed is not None else random.SystemRandom().getrandbits(32)
+    root = Path(tempfile.mkdtemp(prefix="amparo-faults-"))
+    summary: dict[str, Any] = {"seed": seed, "directory": str(root)}
+    started = time.monotonic()
+    try:
+        if arguments.scenario in {"kill", "plaintext", "all"}:
+            instance = Instance(root / "instance", arguments.database_url)
+            instance.prepare()
+            try:
+                if arguments.scenario in {"kill", "all"}:
+                    summary["kill"] = asdict(kill_test(instance, arguments.rounds, seed))
+                if arguments.scenario in {"plaintext", "all"}:
+                    summary["plaintext"] = plaintext_test(instance)
+            finally:
+                instance.stop()
+        if arguments.scenario in {"disk-full", "all"}:
+            summary["disk_full"] = disk_full_test(Instance(root / "disk-full"))
+    finally:
+        summary["seconds"] = round(time.monotonic() - started, 1)
+        if not arguments.keep:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(root)
+    print(json.dumps(summary, indent=2))
+    kill = summary.get("kill", {})
+    lost = kill.get("uploads_lost", 0) + kill.get("intakes_lost", 0)
+    return 1 if lost or kill.get("partial_visible") or kill.get("log_inconsistent") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
