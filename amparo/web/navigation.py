@@ -34,6 +34,50 @@ class Link:
 
 LINKS: tuple[Link, ...] = (
     Link(
+        "field:deployments",
+        _("Deployment requests"),
+        _("Events organizers asked observers for: approve, build the roster, name the legal team."),
+        frozenset({COORDINATOR, ATTORNEY}),
+        in_menu=True,
+    ),
+    Link(
+        "field:my_events",
+        _("Your events"),
+        _("The events you are on the roster for: check in, check in again, sign out."),
+        frozenset({OBSERVER}),
+        in_menu=True,
+    ),
+    Link(
+        "field:capture",
+        _("Field notes app"),
+        _("Write notes and take photos, video and audio, even with no signal; they send later."),
+        frozenset({OBSERVER}),
+    ),
+    Link(
+        "field:connect",
+        _("Connect this phone"),
+        _("Let this phone send field notes to the network, until you or a coordinator revoke it."),
+        frozenset({OBSERVER}),
+    ),
+    Link(
+        "field:reports",
+        _("Field reports"),
+        _("Observer reports: attorney work product, readable by their authors and legal team."),
+        frozenset({COORDINATOR, OBSERVER, ATTORNEY}),
+    ),
+    Link(
+        "field:observers",
+        _("Observers"),
+        _("Who may be deployed: certification from training, or a certified mark you set."),
+        frozenset({COORDINATOR}),
+    ),
+    Link(
+        "field:devices",
+        _("Connected phones"),
+        _("Phones that can send field notes; revoke one that is lost."),
+        frozenset({COORDINATOR, OBSERVER}),
+    ),
+    Link(
         "hotline:cases",
         _("Hotline cases"),
         _("Families' reports of a detention: custody searches, referrals, hearings, updates."),
