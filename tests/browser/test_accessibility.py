@@ -94,10 +94,8 @@ def test_every_page_passes_axe_and_is_photographed(
             assert page.locator("#language-select").count() == 1, f"{where}: no language form"
             if language in AXE_LANGUAGES:
                 problems.extend(f"{where}: {problem}" for problem in axe_violations(page))
-            name = f"{stop.visitor}-{(stop.route.name or 'page').replace(':', '-')}.jpeg"
-            page.screenshot(
-                path=artifacts / "screenshots" / language / name, full_page=True, quality=70
-            )
+            name = f"{stop.visitor}-{(stop.route.name or 'page').replace(':', '-')}.png"
+            page.screenshot(path=artifacts / "screenshots" / language / name, full_page=True)
 
     assert len(visited) >= 3 * (len(Role) + 2), f"the tour saw too few pages: {sorted(visited)}"
     assert not problems, "axe-core found:\n" + "\n".join(problems)
