@@ -342,6 +342,42 @@ def record_failure(kind: ThrottleKind, username: str, address: str) -> bool:
     return starts_lockout
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """An attempt counted before it is checked: `locked_until` refuses it outright."""
+
+    locked_until: datetime | None = None
+    # True when this attempt, if it fails, is the one that starts the lockout.
+    last_allowed: bool = False
+
+
+def reserve_attempt(kind: ThrottleKind, username: str, address: str) -> Attempt:
+    """Count an attempt as a failure before the slow check, so parallel requests all see it.
+
+    A success clears the count; a failure needs nothing more, as it is already counted.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        row, _created = SignInThrottle.objects.select_for_update().get_or_create(
+            kind=kind,
+            username=normalize_username(username),
+            address_hmac=address_key(address),
+            defaults={"first_failure_at": now},
+        )
+        if row.locked_until is not None and row.locked_until > now:
+            return Attempt(locked_until=row.locked_until)
+        if now - row.first_failure_at >= _cool_off():
+            row.failures = 0
+            row.first_failure_at = now
+            row.locked_until = None
+        row.failures += 1
+        last_allowed = row.failures >= settings.LOGIN_FAILURE_LIMIT
+        if last_allowed:
+            row.locked_until = now + _cool_off()
+        row.save()
+    return Attempt(last_allowed=last_allowed)
+
+
 def clear_failures(kind: ThrottleKind, username: str, address: str) -> None:
     SignInThrottle.objects.filter(
         kind=kind, username=normalize_username(username), address_hmac=address_key(address)
@@ -432,21 +468,21 @@ def sign_in_with_password(request: HttpRequest, username: str, password: str) ->
     """The password step. On success the person is signed in with MFA still pending."""
     address = client_address(request)
     target = f"username:{normalize_username(username)}"[:255]
-    until = locked_until(ThrottleKind.PASSWORD, username, address)
-    if until is not None:
+    attempt = reserve_attempt(ThrottleKind.PASSWORD, username, address)
+    if attempt.locked_until is not None:
         record(request, "sign_in.refused", target=target, allowed=False, detail="locked out")
-        raise SignInRefused(_locked_message(until))
+        raise SignInRefused(_locked_message(attempt.locked_until))
     user = authenticate(request, username=username, password=password)
     if not isinstance(user, User):
         record(request, "sign_in.failed", target=target, allowed=False)
-        if record_failure(ThrottleKind.PASSWORD, username, address):
+        if attempt.last_allowed:
             record(request, "sign_in.locked_out", target=target, allowed=False)
         raise SignInRefused(_("That username and password do not match an active account."))
+    clear_failures(ThrottleKind.PASSWORD, username, address)
     refusal = access_window_message(user)
     if refusal is not None:
         record(user, "sign_in.refused", target=target, allowed=False, detail="outside window")
         raise SignInRefused(refusal)
-    clear_failures(ThrottleKind.PASSWORD, username, address)
     begin_session(request, user)
     return user
 
@@ -668,23 +704,27 @@ def unused_recovery_code_count(user: User) -> int:
 # --- password -----------------------------------------------------------------------------
 
 
-def refuse_if_password_locked(request: HttpRequest) -> None:
+def reserve_password_check(request: HttpRequest) -> Attempt:
     """Before checking the current password inside a session: the sign-in budget applies."""
     user = request.user
     assert isinstance(user, User)
-    until = locked_until(ThrottleKind.PASSWORD, user.username, client_address(request))
-    if until is not None:
+    attempt = reserve_attempt(ThrottleKind.PASSWORD, user.username, client_address(request))
+    if attempt.locked_until is not None:
         record(request, "account.password_change_refused", target=f"user:{user.pk}", allowed=False)
-        raise SignInRefused(_locked_message(until))
+        raise SignInRefused(_locked_message(attempt.locked_until))
+    return attempt
 
 
-def record_wrong_current_password(request: HttpRequest) -> None:
-    """A wrong current password counts against the same (username, address) as sign-in."""
+def settle_password_check(request: HttpRequest, attempt: Attempt, *, correct: bool) -> None:
+    """A right current password clears the count; a wrong one stays counted and is recorded."""
     user = request.user
     assert isinstance(user, User)
+    if correct:
+        clear_failures(ThrottleKind.PASSWORD, user.username, client_address(request))
+        return
     target = f"user:{user.pk}"
     record(request, "account.password_change_failed", target=target, allowed=False)
-    if record_failure(ThrottleKind.PASSWORD, user.username, client_address(request)):
+    if attempt.last_allowed:
         record(request, "sign_in.locked_out", target=target, allowed=False)
 
 

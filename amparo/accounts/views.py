@@ -222,13 +222,15 @@ def change_password(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(_user(request), request.POST or None)
     if request.method == "POST":
         try:
-            services.refuse_if_password_locked(request)
+            attempt = services.reserve_password_check(request)
         except services.SignInRefused as refusal:
             messages.error(request, refusal.message)
             form = PasswordChangeForm(_user(request))
-    if form.is_bound and not form.is_valid() and form.has_error("old_password"):
-        services.record_wrong_current_password(request)
-    elif form.is_bound and form.is_valid():
+        else:
+            form.is_valid()
+            correct = "old_password" not in form.errors
+            services.settle_password_check(request, attempt, correct=correct)
+    if form.is_bound and form.is_valid():
         ended = services.change_password(request, form.cleaned_data["new_password1"])
         messages.success(
             request,

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 import pytest
-from django.test import Client
+from django.contrib.auth import authenticate
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 
 from amparo.accounts import services
 from amparo.accounts.models import Invitation, TOTPDevice, User
@@ -151,3 +157,32 @@ def test_sign_in_never_sends_a_person_to_another_site(target):
     response = client.post("/accounts/mfa/verify/", {"code": next_unused_code(user)})
     assert response.status_code == 302
     assert response["Location"] == "/home/"
+
+
+@pytest.mark.django_db
+def test_attempts_arriving_while_a_password_is_being_checked_cannot_outrun_the_limit(
+    settings, monkeypatch
+):
+    # Argon2 takes a while; requests that arrive meanwhile must already see earlier attempts.
+    make_enrolled_user("vera")
+    request_factory = RequestFactory()
+    checked: list[str] = []
+
+    def attempt() -> None:
+        request = request_factory.post("/accounts/sign-in/", REMOTE_ADDR="192.0.2.50")
+        SessionMiddleware(lambda r: HttpResponse()).process_request(request)
+        with contextlib.suppress(services.SignInRefused):
+            services.sign_in_with_password(request, "vera", "not her password")
+
+    def slow_authenticate(request: Any, **credentials: str) -> Any:
+        checked.append(credentials["username"])
+        if len(checked) == 1:
+            for _parallel in range(settings.LOGIN_FAILURE_LIMIT + 3):
+                attempt()
+        return authenticate(request, **credentials)
+
+    monkeypatch.setattr("amparo.accounts.services.authenticate", slow_authenticate)
+    attempt()
+    assert len(checked) == settings.LOGIN_FAILURE_LIMIT
+    assert AuditEvent.objects.filter(action="sign_in.failed").count() == len(checked)
+    assert AuditEvent.objects.filter(action="sign_in.locked_out").count() == 1
