@@ -186,6 +186,10 @@ def _send_partial_chunk(
     return connection
 
 
+# Files written during the run that are larger than this are not ours to read.
+_SCAN_LIMIT = 256 * 1024 * 1024
+
+
 def _scan(roots: list[Path], marker: bytes, since: float) -> list[str]:
     hits: set[str] = set()
     for root in roots:
@@ -193,7 +197,10 @@ def _scan(roots: list[Path], marker: bytes, since: float) -> list[str]:
             continue
         for path in root.rglob("*"):
             try:
-                if not path.is_file() or path.is_symlink() or path.stat().st_mtime < since:
+                if not path.is_file() or path.is_symlink():
+                    continue
+                status = path.stat()
+                if status.st_mtime < since or status.st_size > _SCAN_LIMIT:
                     continue
                 with path.open("rb") as stream:
                     tail = b""
