@@ -262,6 +262,11 @@ def set_access_window(
 ) -> None:
     if starts_at and ends_at and ends_at <= starts_at:
         raise AccountError(_("The access window must end after it starts."))
+    now = timezone.now()
+    if person.pk == actor.pk and (
+        (starts_at is not None and now < starts_at) or (ends_at is not None and now >= ends_at)
+    ):
+        raise AccountError(_("You cannot close your own access; another coordinator can."))
     person.access_starts_at = starts_at
     person.access_ends_at = ends_at
     person.save(update_fields=["access_starts_at", "access_ends_at"])

@@ -364,14 +364,18 @@ def person_access_window(request: HttpRequest, pk: int) -> HttpResponse:
     found = _person(pk)
     form = forms.AccessWindowForm(request.POST)
     if form.is_valid():
-        services.set_access_window(
-            _user(request),
-            found,
-            form.cleaned_data["access_starts_at"],
-            form.cleaned_data["access_ends_at"],
-        )
-        messages.success(request, _("The access window is saved."))
-        return redirect("accounts:person", pk=pk)
+        try:
+            services.set_access_window(
+                _user(request),
+                found,
+                form.cleaned_data["access_starts_at"],
+                form.cleaned_data["access_ends_at"],
+            )
+        except services.AccountError as refusal:
+            form.add_error(None, refusal.message)
+        else:
+            messages.success(request, _("The access window is saved."))
+            return redirect("accounts:person", pk=pk)
     return render(request, "accounts/person.html", _person_context(found, form), status=400)
 
 

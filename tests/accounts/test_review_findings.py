@@ -186,3 +186,42 @@ def test_attempts_arriving_while_a_password_is_being_checked_cannot_outrun_the_l
     assert len(checked) == settings.LOGIN_FAILURE_LIMIT
     assert AuditEvent.objects.filter(action="sign_in.failed").count() == len(checked)
     assert AuditEvent.objects.filter(action="sign_in.locked_out").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_coordinator_cannot_close_their_own_access_window(coordinator, coordinator_client):
+    # Like disabling oneself, which is refused: it would shut the last coordinator out.
+    response = coordinator_client.post(
+        f"/accounts/people/{coordinator.pk}/access-window/",
+        {"access_starts_at": "2001-01-01T00:00", "access_ends_at": "2001-01-02T00:00"},
+    )
+    assert response.status_code == 400
+    assert b"your own access" in response.content
+    assert User.objects.get(pk=coordinator.pk).access_ends_at is None
+    assert coordinator_client.get("/accounts/people/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_coordinator_may_still_set_an_open_window_on_their_own_account(
+    coordinator, coordinator_client
+):
+    response = coordinator_client.post(
+        f"/accounts/people/{coordinator.pk}/access-window/",
+        {"access_starts_at": "", "access_ends_at": "2999-01-01T00:00"},
+    )
+    assert response.status_code == 302
+    assert coordinator_client.get("/accounts/people/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_accepting_an_invitation_in_a_signed_in_browser_does_not_carry_the_second_factor(
+    coordinator, coordinator_client
+):
+    issued = services.invite(coordinator, Role.COORDINATOR, display_name="Second")
+    form = {"token": issued.token, "username": "second", "password": PASSWORD}
+    form["password_again"] = PASSWORD
+    response = coordinator_client.post("/accounts/invitation/", form)
+    assert response["Location"] == "/accounts/mfa/enrol/"
+    # The browser now belongs to the new account, which has not given a second factor.
+    assert coordinator_client.get("/accounts/people/")["Location"] == "/accounts/mfa/"
+    assert coordinator_client.get("/home/")["Location"] == "/accounts/mfa/"
