@@ -48,6 +48,11 @@ RECOVERY_CODE_COUNT = 10
 # 16 characters from 31 unambiguous ones: about 79 bits, beyond offline guessing of a SHA-256.
 RECOVERY_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 RECOVERY_CODE_LENGTH = 16
+# Whoever has the password may guess second-factor codes from many addresses; past this
+# many wrong codes in one cool-off, from anywhere, the account's second step pauses.
+MFA_FAILURES_PER_ACCOUNT = 50
+# Not an address, so its throttle row counts failures from every address.
+ANY_ADDRESS = "any address"
 # Session key holding the SHA-256 of the enrolment secret this session was shown.
 ENROL_SHOWN_KEY = "amparo_enrol_shown"
 
@@ -323,7 +328,9 @@ def locked_until(kind: ThrottleKind, username: str, address: str) -> datetime | 
     return row.locked_until if row else None
 
 
-def record_failure(kind: ThrottleKind, username: str, address: str) -> bool:
+def record_failure(
+    kind: ThrottleKind, username: str, address: str, *, limit: int | None = None
+) -> bool:
     """Count one failure for this pair; True when this failure starts a lockout."""
     now = timezone.now()
     with transaction.atomic():
@@ -338,7 +345,7 @@ def record_failure(kind: ThrottleKind, username: str, address: str) -> bool:
             row.first_failure_at = now
             row.locked_until = None
         row.failures += 1
-        starts_lockout = row.failures >= settings.LOGIN_FAILURE_LIMIT and (
+        starts_lockout = row.failures >= (limit or settings.LOGIN_FAILURE_LIMIT) and (
             row.locked_until is None or row.locked_until <= now
         )
         if starts_lockout:
@@ -599,7 +606,8 @@ def check_totp(device: TOTPDevice, code: str, at: float | None = None) -> CodeCh
 
 
 def _refuse_if_mfa_locked(request: HttpRequest, user: User) -> None:
-    until = locked_until(ThrottleKind.TOTP, user.username, client_address(request))
+    here = locked_until(ThrottleKind.TOTP, user.username, client_address(request))
+    until = here or locked_until(ThrottleKind.TOTP, user.username, ANY_ADDRESS)
     if until is not None:
         record(request, "mfa.refused", target=f"user:{user.pk}", allowed=False, detail="locked")
         raise SignInRefused(_locked_message(until))
@@ -614,6 +622,10 @@ def _mfa_failure(request: HttpRequest, user: User, check: CodeCheck) -> SignInRe
         message = _("That code is not right. Check the time on your phone and try again.")
     if record_failure(ThrottleKind.TOTP, user.username, client_address(request)):
         record(request, "mfa.locked_out", target=f"user:{user.pk}", allowed=False)
+    if record_failure(
+        ThrottleKind.TOTP, user.username, ANY_ADDRESS, limit=MFA_FAILURES_PER_ACCOUNT
+    ):
+        record(request, "mfa.locked_out", target=f"user:{user.pk}", allowed=False, detail="all")
     return SignInRefused(message)
 
 

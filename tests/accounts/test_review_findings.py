@@ -225,3 +225,22 @@ def test_accepting_an_invitation_in_a_signed_in_browser_does_not_carry_the_secon
     # The browser now belongs to the new account, which has not given a second factor.
     assert coordinator_client.get("/accounts/people/")["Location"] == "/accounts/mfa/"
     assert coordinator_client.get("/home/")["Location"] == "/accounts/mfa/"
+
+
+@pytest.mark.django_db
+def test_codes_guessed_from_many_addresses_pause_the_second_step(settings, monkeypatch):
+    # Per-address limits alone let someone with the password guess codes from a botnet.
+    settings.LOGIN_FAILURE_LIMIT = 3
+    monkeypatch.setattr(services, "MFA_FAILURES_PER_ACCOUNT", 7)
+    _user, secret = make_enrolled_user("bruno")
+    for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+        guesser = Client(REMOTE_ADDR=address)
+        password_step(guesser, "bruno")
+        for _guess in range(3):
+            guesser.post("/accounts/mfa/verify/", {"code": "000000"})
+    fresh = Client(REMOTE_ADDR="198.51.100.20")
+    password_step(fresh, "bruno")
+    refused = fresh.post("/accounts/mfa/verify/", {"code": code_for(secret)})
+    assert refused.status_code == 200
+    assert b"Too many failed attempts" in refused.content
+    assert AuditEvent.objects.filter(action="mfa.locked_out", detail="all").count() == 1
