@@ -11,6 +11,7 @@ import json
 import re
 import stat
 import tempfile
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -23,7 +24,7 @@ from amparo.evidence import bagit, bundle, note
 from amparo.evidence.checkpoint import Checkpoint, open_checkpoint
 from amparo.evidence.custody import CustodyEntryError, commitment, parse_custody_entry
 from amparo.evidence.receipt import parse_receipt, verify_receipt
-from amparo.evidence.witness import verify_cosigned
+from amparo.evidence.witness import verify_cosigned, witness_verifiers
 
 _CUSTODY_NAME = re.compile(r"(0|[1-9][0-9]{0,18})\.json")
 _RECEIPT_NAME = re.compile(r"(0|[1-9][0-9]{0,18})" + re.escape(bundle.RECEIPT_SUFFIX))
@@ -85,7 +86,11 @@ def verify_bundle(
     """Verify the bag directory or .zip at `path`; raise VerificationFailure on the first fault.
 
     `quorum` is how many of `witness_vkeys` must have cosigned the checkpoint; by default all.
+    Raises ValueError (before reading the bundle) for a witness key that is the log's own, is
+    not a cosignature/v1 key, or is given twice.
     """
+    if len(witness_verifiers(log_vkey.strip(), witness_vkeys)) < len(witness_vkeys):
+        raise ValueError("the same witness key was given twice; give each witness once")
     required = len(witness_vkeys) if quorum is None else quorum
     if required < 0 or required > len(witness_vkeys):
         raise ValueError(f"quorum {required} needs at least that many --witness keys")
@@ -133,9 +138,14 @@ def _check_zip_member(zip_name: str, member: zipfile.ZipInfo, seen: set[str]) ->
         raise VerificationFailure(f"{zip_name}: {name}", "unsafe path in the archive")
     if stat.S_ISLNK(mode):
         raise VerificationFailure(f"{zip_name}: {name}", "symbolic link in the archive")
-    key = name.rstrip("/")
+    # Windows and macOS treat names differing only in case or Unicode form as one file.
+    key = unicodedata.normalize("NFC", name.rstrip("/")).casefold()
     if key in seen:
-        raise VerificationFailure(f"{zip_name}: {name}", "appears twice in the archive")
+        raise VerificationFailure(
+            f"{zip_name}: {name}",
+            "appears twice in the archive (names that differ only in letter case or accents "
+            "are the same file on Windows and macOS)",
+        )
     seen.add(key)
 
 
@@ -165,6 +175,7 @@ class _BagVerifier:
         self.check_tag_manifests()
         self.check_log_key_is_trusted()
         self.check_bag_signature()
+        self.check_payload_oxum()
         checkpoint = self.check_checkpoint()
         cosigned = self.check_cosignatures()
         entries = self.check_custody_entries()
@@ -260,6 +271,20 @@ class _BagVerifier:
                 if bagit.hash_file(self.bag / tag_file).of(algorithm) != listed[tag_file]:
                     raise VerificationFailure(tag_file, f"{algorithm} does not match {name}")
 
+    def check_payload_oxum(self) -> None:
+        """bag-info.txt's Payload-Oxum, if given, counts the payload's bytes and files."""
+        fields = dict(bagit.parse_bag_info(self.read_text(bagit.BAG_INFO_TXT)))
+        if "Payload-Oxum" not in fields:
+            return
+        octets = sum(digests.size for digests in self.payload_digests.values())
+        actual = f"{octets}.{len(self.payload_digests)}"
+        if fields["Payload-Oxum"] != actual:
+            raise VerificationFailure(
+                bagit.BAG_INFO_TXT,
+                f"Payload-Oxum {fields['Payload-Oxum']} does not match the payload: "
+                f"{octets} bytes in {len(self.payload_digests)} files",
+            )
+
     def check_log_key_is_trusted(self) -> None:
         """The bag's copy of the log key is the key the verifier supplied."""
         bag_key = self.read_text(bundle.LOG_KEY_FILE).strip()
@@ -292,13 +317,22 @@ class _BagVerifier:
             )
 
     def check_checkpoint(self) -> Checkpoint:
-        """data/checkpoint.txt is a checkpoint signed by the given log key."""
+        """data/checkpoint.txt is signed by the given log key and names that key's log."""
         try:
-            return open_checkpoint(self.read_text(bundle.CHECKPOINT_FILE), self.log_vkey)
+            checkpoint = open_checkpoint(self.read_text(bundle.CHECKPOINT_FILE), self.log_vkey)
         except (note.NoteError, ValueError) as error:
             raise VerificationFailure(
                 bundle.CHECKPOINT_FILE, f"checkpoint signature by the given log key: {error}"
             ) from None
+        # Witnesses keep one history per origin; a second origin would be an unwitnessed fork.
+        log_name = note.parse_verifier_key(self.log_vkey).name
+        if checkpoint.origin != log_name:
+            raise VerificationFailure(
+                bundle.CHECKPOINT_FILE,
+                f"checkpoint is for the log {checkpoint.origin!r}, but the given log key "
+                f"belongs to the log {log_name!r}",
+            )
+        return checkpoint
 
     def check_cosignatures(self) -> int:
         """At least `quorum` of the given witness keys cosigned the checkpoint."""
@@ -365,7 +399,7 @@ class _BagVerifier:
                 proven = verify_receipt(text, entries[index][2], self.log_vkey)
             except ValueError as error:
                 raise VerificationFailure(relative, f"inclusion proof: {error}") from None
-            if (proven.size, proven.root_hash) != (checkpoint.size, checkpoint.root_hash):
+            if proven != checkpoint:
                 raise VerificationFailure(
                     relative, f"inclusion proof is not against {bundle.CHECKPOINT_FILE}"
                 )

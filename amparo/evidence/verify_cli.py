@@ -100,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VerificationFailure as failure:
         print(f"FAIL: {failure.file}: {failure.check}")
         return EXIT_FAILED
+    except ValueError as error:
+        parser.error(str(error))
     print(report.summary())
     return EXIT_OK
 

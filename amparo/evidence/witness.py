@@ -225,6 +225,31 @@ def add_cosignatures(signed_note: str, *lines: str) -> str:
     return text + "\n" + "".join(signature.to_line() for signature in signatures)
 
 
+def witness_verifiers(log_vkey: str, witness_vkeys: Iterable[str]) -> list[note.Verifier]:
+    """Parse witness keys, refusing any that would let the log vouch for itself.
+
+    Each must be a cosignature/v1 (type 0x04) key and hold a public key other than the log's.
+    Keys that share one public key are one witness: only the first is kept, so a witness
+    named twice is never counted twice. Raises MalformedKeyError naming the key.
+    """
+    log_public_key = note.parse_verifier_key(log_vkey).public_key
+    verifiers: dict[bytes, note.Verifier] = {}
+    for vkey in witness_vkeys:
+        verifier = note.parse_verifier_key(vkey)
+        label = f"{verifier.name}+{verifier.key_hash:08x}"
+        if verifier.public_key == log_public_key:
+            raise note.MalformedKeyError(
+                f"witness key {label} is the log's own key; a log cannot witness itself"
+            )
+        if verifier.alg != note.ALG_COSIGNATURE_V1:
+            raise note.MalformedKeyError(
+                f"witness key {label} is type 0x{verifier.alg:02x}, not a cosignature/v1 "
+                "(type 0x04) key"
+            )
+        verifiers.setdefault(verifier.public_key, verifier)
+    return list(verifiers.values())
+
+
 def verify_cosigned(
     signed_note: str,
     log_vkey: str,
@@ -233,17 +258,18 @@ def verify_cosigned(
 ) -> Checkpoint:
     """Verify a checkpoint's log signature and at least `quorum` distinct witness cosignatures.
 
-    Every signature by a known key must verify. Raises UnverifiedNoteError if the log did not
+    Witness keys are checked as witness_verifiers does. Every signature by a known key must
+    verify. Raises UnverifiedNoteError if the log did not
     sign it or any known signature fails, QuorumError if too few witnesses cosigned, and
     CheckpointError if the text is not a checkpoint.
     """
     if quorum < 0:
         raise ValueError(f"quorum must not be negative, got {quorum}")
     log_verifier = note.parse_verifier_key(log_vkey)
-    witnesses = {}
-    for vkey in witness_vkeys:
-        verifier = note.parse_verifier_key(vkey)
-        witnesses[(verifier.name, verifier.key_hash)] = verifier
+    witnesses = {
+        (verifier.name, verifier.key_hash): verifier
+        for verifier in witness_verifiers(log_vkey, witness_vkeys)
+    }
     opened = note.open_note(signed_note, [log_verifier, *witnesses.values()])
     present = {(signature.name, signature.key_hash) for signature in opened.signatures}
     if (log_verifier.name, log_verifier.key_hash) not in present:

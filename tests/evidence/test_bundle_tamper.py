@@ -246,6 +246,10 @@ def re_sign(bag: Path, log_skey: str) -> None:
     """
     digests = {path: bagit.hash_file(bag / path) for path in bagit.payload_files(bag)}
     bagit.write_manifests(bag, digests)
+    info = bagit.parse_bag_info((bag / "bag-info.txt").read_text())
+    oxum = f"{sum(value.size for value in digests.values())}.{len(digests)}"
+    info = [(label, oxum if label == "Payload-Oxum" else value) for label, value in info]
+    bagit.write_text(bag / "bag-info.txt", bagit.format_bag_info(info))
     tag_digests = bagit.write_tag_manifests(
         bag, ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt"]
     )
