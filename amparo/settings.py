@@ -6,8 +6,10 @@ directory, DEBUG off. Production changes only the environment (see docs/deploy.m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +47,20 @@ def _secret_key() -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    key = secrets.token_urlsafe(50)
+    # Written whole to a private temporary file, then linked into place: a process starting
+    # at the same moment sees either no key file or a complete one, never an empty one.
+    fd, temporary = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return key
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        # If another process linked its key first, that one is used.
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+    return path.read_text().strip()
 
 
 SECRET_KEY = _secret_key()

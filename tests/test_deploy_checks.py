@@ -118,3 +118,19 @@ def test_missing_translation_catalog_is_reported(tmp_path: Path) -> None:
         errors = check()
     assert [error.id for error in errors] == ["amparo.E008"]
     assert "'ar'" in errors[0].msg
+
+
+def test_private_files_check_flags_a_readable_data_directory(tmp_path, settings, monkeypatch):
+    from amparo.web.checks import private_files_errors
+
+    monkeypatch.delenv("AMPARO_SECRET_KEY", raising=False)
+    settings.DATA_DIR = tmp_path
+    key = tmp_path / "secret_key"
+    key.write_text("k\n")
+    tmp_path.chmod(0o700)
+    key.chmod(0o600)
+    assert private_files_errors() == []
+    key.chmod(0o644)
+    tmp_path.chmod(0o755)
+    flagged = {error.msg.split(" ")[0] for error in private_files_errors()}
+    assert flagged == {str(tmp_path), str(key)}

@@ -5,6 +5,8 @@ Besides settings, they walk every URL and name any view that declares no access 
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +71,29 @@ def amparo_deploy_checks(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 id="amparo.E009",
             )
         )
+    errors.extend(private_files_errors())
+    return errors
+
+
+def private_files_errors() -> list[Error]:
+    """The data directory and the secret key file must be readable by Amparo's user alone."""
+    errors: list[Error] = []
+    candidates = [settings.DATA_DIR]
+    if not os.environ.get("AMPARO_SECRET_KEY"):
+        candidates.append(settings.DATA_DIR / "secret_key")
+    for path in candidates:
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            errors.append(
+                Error(
+                    f"{path} can be read or written by other users (mode {stat.filemode(mode)}).",
+                    hint=f"chmod go= {path}",
+                    id="amparo.E010",
+                )
+            )
     return errors
 
 
