@@ -42,7 +42,6 @@ def check(acknowledged: dict[str, Any]) -> dict[str, Any]:
     from amparo.evidence.checkpoint import open_checkpoint
     from amparo.evidence.store import EvidenceStore
     from amparo.field.models import Attachment
-    from amparo.hotline.models import Intake
 
     directory = Path(settings.EVIDENCE_DIR)
     # Listed before this process opens the store, since opening it sweeps.
@@ -52,6 +51,12 @@ def check(acknowledged: dict[str, Any]) -> dict[str, Any]:
 
     uploads = acknowledged.get("uploads", [])
     intakes = acknowledged.get("intakes", [])
+    report.update(_check_intakes(intakes))
+    report["uploads_acknowledged"] = len(uploads)
+    if not (directory / "store.json").exists():
+        # Nothing was ever ingested, so nothing acknowledged can be in the store.
+        report.update(uploads_lost=uploads, partial=[], log="no store yet")
+        return report
     with EvidenceStore.open(directory) as store:
         lost_uploads = []
         for ack in uploads:
@@ -88,14 +93,16 @@ def check(acknowledged: dict[str, Any]) -> dict[str, Any]:
             )
         store.checkpoint()
         report["log_size"] = store.log.size
-    found_intakes = set(
-        Intake.objects.filter(caller_name__in=intakes).values_list("caller_name", flat=True)
-    )
-    report["uploads_acknowledged"] = len(uploads)
     report["uploads_lost"] = lost_uploads
-    report["intakes_acknowledged"] = len(intakes)
-    report["intakes_lost"] = sorted(set(intakes) - found_intakes)
     return report
+
+
+def _check_intakes(intakes: list[str]) -> dict[str, Any]:
+    from amparo.hotline.models import Intake
+
+    stored = Intake.objects.filter(caller_name__in=intakes)
+    found = set(stored.values_list("caller_name", flat=True))
+    return {"intakes_acknowledged": len(intakes), "intakes_lost": sorted(set(intakes) - found)}
 
 
 def main() -> None:

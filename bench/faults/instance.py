@@ -45,6 +45,8 @@ class Instance:
     process: subprocess.Popen[bytes] | None = None
     token: str = ""
     report_id: str = ""
+    # False keeps the public form's real rate limit (the surge test); True lifts it.
+    unthrottled: bool = True
 
     @property
     def data_dir(self) -> Path:
@@ -65,15 +67,18 @@ class Instance:
             AMPARO_DATA_DIR=str(self.data_dir),
             AMPARO_HTTPS="0",
             ALLOWED_HOSTS="127.0.0.1",
-            # The kill test measures loss, not the intake rate limit (the surge test does).
-            AMPARO_INTAKE_BURST="100000",
-            AMPARO_INTAKE_PER_SECOND="100000",
             TMPDIR=str(self.temp_dir),
             PYTHONPATH=str(REPOSITORY),
             DJANGO_SETTINGS_MODULE="amparo.settings",
         )
         if self.database_url:
             environment["DATABASE_URL"] = self.database_url
+        if self.unthrottled:
+            # The kill test measures loss, not the intake rate limit (the surge test does).
+            environment.update(AMPARO_INTAKE_BURST="100000", AMPARO_INTAKE_PER_SECOND="100000")
+        else:
+            environment.pop("AMPARO_INTAKE_BURST", None)
+            environment.pop("AMPARO_INTAKE_PER_SECOND", None)
         return environment
 
     def run_module(self, module: str, *arguments: str, stdin: str = "") -> str:
@@ -246,13 +251,13 @@ def upload(instance: Instance, data: bytes) -> UploadAck | None:
 _CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def submit_intake(instance: Instance, marker: str) -> bool:
-    """Fill in the public help form; a redirect to the thank-you page is the acknowledgement."""
+def post_intake(instance: Instance, marker: str) -> tuple[int, dict[str, str]]:
+    """Fill in the public help form; returns the answer's status and headers (0 if no form)."""
     status, headers, page = request(instance.port, "GET", "/hotline/help/")
     found = _CSRF_FIELD.search(page)
     cookie = headers.get("Set-Cookie", "")
     if status != 200 or found is None or "csrftoken=" not in cookie:
-        return False
+        return 0, headers
     csrf_cookie = cookie.split("csrftoken=", 1)[1].split(";", 1)[0]
     form = {
         "csrfmiddlewaretoken": found.group(1).decode(),
@@ -276,4 +281,14 @@ def submit_intake(instance: Instance, marker: str) -> bool:
             "Cookie": f"csrftoken={csrf_cookie}",
         },
     )
+    return status, headers
+
+
+def is_acknowledged(status: int, headers: dict[str, str]) -> bool:
+    """The intake was stored: the form redirected to the thank-you page."""
     return status == 302 and headers.get("Location", "").rstrip("/").endswith("help/thanks")
+
+
+def submit_intake(instance: Instance, marker: str) -> bool:
+    """Submit one intake; True only when the server acknowledged it."""
+    return is_acknowledged(*post_intake(instance, marker))

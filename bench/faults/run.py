@@ -3,6 +3,8 @@
     python -m bench.faults.run kill --rounds 100      # the full kill test (several minutes)
     python -m bench.faults.run plaintext              # kill mid-upload, then look for the bytes
     python -m bench.faults.run disk-full              # a 48 MiB tmpfs data directory, filled up
+    python -m bench.faults.run db-restart             # PostgreSQL stopped immediately, 10 times
+    python -m bench.faults.run surge                  # ten times the intake limit, two minutes
 
 Each scenario makes its own instance in a temporary directory (SQLite, or PostgreSQL with
 --database-url pointing at an empty database), drives it only over loopback, stops after a
@@ -35,10 +37,14 @@ from bench.faults.instance import (
     UploadAck,
     begin_upload,
     evidence_bytes,
+    is_acknowledged,
+    post_intake,
     put_chunk,
+    request,
     submit_intake,
     upload,
 )
+from bench.faults.postgres import Cluster
 
 
 @dataclass
@@ -244,6 +250,132 @@ def plaintext_test(instance: Instance) -> dict[str, Any]:
     }
 
 
+def db_restart_test(root: Path, restarts: int, seed: int) -> dict[str, Any]:
+    """Restart PostgreSQL in immediate mode ``restarts`` times under a steady intake load."""
+    rng = random.Random(seed)
+    cluster = Cluster()
+    cluster.start()
+    try:
+        instance = Instance(root / "db-restart", cluster.url("amparo"))
+        instance.prepare()
+        instance.start()
+        load = Load(instance, rng, uploaders=1, intakers=3)
+        load.start()
+        probes: list[str] = []
+        recovery: list[float] = []
+        try:
+            for _ in range(restarts):
+                time.sleep(rng.uniform(0.5, 2.0))
+                cluster.restart_immediately()
+                # Recovery without a hand: the next intake after the restart gets through.
+                restarted = time.monotonic()
+                while time.monotonic() - restarted < 60:
+                    marker = f"probe-{uuid.uuid4().hex}"
+                    with contextlib.suppress(OSError):
+                        if submit_intake(instance, marker):
+                            probes.append(marker)
+                            break
+                    time.sleep(0.1)
+                recovery.append(round(time.monotonic() - restarted, 2))
+        finally:
+            load.stopped.set()
+            load.stop()
+        alive = instance.process is not None and instance.process.poll() is None
+        intakes = load.intakes + probes
+        checked = _inspect(instance, load.uploads, intakes)
+        instance.stop()
+    finally:
+        cluster.stop()
+    return {
+        "restarts": restarts,
+        "intakes_acknowledged": len(intakes),
+        "intakes_lost": len(checked["intakes_lost"]),
+        "uploads_acknowledged": len(load.uploads),
+        "uploads_lost": len(checked["uploads_lost"]),
+        "partial_visible": checked["partial"],
+        "refused_during_restarts": load.failed,
+        "recovery_seconds": recovery,
+        "server_alive": alive,
+    }
+
+
+def surge_test(instance: Instance, seconds: float, rate: float) -> dict[str, Any]:
+    """Offer intakes at ``rate`` per second (the form allows 2 a second) for ``seconds``.
+
+    Counts the answers, checks that every acknowledged intake was stored, and meanwhile asks
+    for the sign-in page once a second, as staff would.
+    """
+    instance.start()
+    statuses: dict[str, int] = {}
+    acknowledged: list[str] = []
+    without_retry_after = 0
+    staff_latencies: list[float] = []
+    staff_failures = 0
+    lock = threading.Lock()
+    stopped = threading.Event()
+
+    def offer(marker: str) -> None:
+        nonlocal without_retry_after
+        try:
+            status, headers = post_intake(instance, marker)
+        except OSError:
+            status, headers = -1, {}
+        with lock:
+            key = "error" if status == -1 else str(status)
+            statuses[key] = statuses.get(key, 0) + 1
+            if is_acknowledged(status, headers):
+                acknowledged.append(marker)
+            elif status in {429, 503} and not headers.get("Retry-After"):
+                without_retry_after += 1
+
+    def staff() -> None:
+        nonlocal staff_failures
+        while not stopped.wait(1.0):
+            started = time.monotonic()
+            try:
+                status, _headers, _body = request(instance.port, "GET", "/accounts/login/")
+            except OSError:
+                status = -1
+            with lock:
+                staff_latencies.append(time.monotonic() - started)
+                staff_failures += status != 200
+
+    watcher = threading.Thread(target=staff, daemon=True)
+    watcher.start()
+    workers: list[threading.Thread] = []
+    began = time.monotonic()
+    sent = 0
+    while time.monotonic() - began < seconds:
+        # Open loop: requests go out on schedule whether or not earlier ones were answered.
+        due = began + sent / rate
+        time.sleep(max(0.0, due - time.monotonic()))
+        workers = [worker for worker in workers if worker.is_alive()]
+        if len(workers) < 64:
+            worker = threading.Thread(target=offer, args=(f"surge-{uuid.uuid4().hex}",))
+            worker.start()
+            workers.append(worker)
+        sent += 1
+    for worker in workers:
+        worker.join(60)
+    stopped.set()
+    watcher.join(10)
+    alive = instance.process is not None and instance.process.poll() is None
+    checked = _inspect(instance, [], acknowledged)
+    instance.stop()
+    return {
+        "seconds": seconds,
+        "offered_per_second": rate,
+        "offered": sent,
+        "answers": statuses,
+        "acknowledged": len(acknowledged),
+        "lost": len(checked["intakes_lost"]),
+        "busy_answers_without_retry_after": without_retry_after,
+        "staff_page_failures": staff_failures,
+        "staff_page_seconds_max": round(max(staff_latencies, default=0.0), 2),
+        "server_alive": alive,
+    }
+
+
 DISK_FULL_CHILD = "bench.faults.disk_full"
 
 
@@ -268,8 +400,13 @@ def disk_full_test(instance: Instance) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", choices=["kill", "plaintext", "disk-full", "all"])
+    parser.add_argument(
+        "scenario", choices=["kill", "plaintext", "disk-full", "db-restart", "surge", "all"]
+    )
     parser.add_argument("--rounds", type=int, default=100, help="kills in the kill test")
+    parser.add_argument("--restarts", type=int, default=10, help="PostgreSQL restarts")
+    parser.add_argument("--surge-seconds", type=float, default=120.0)
+    parser.add_argument("--surge-rate", type=float, default=20.0, help="intakes offered per second")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--database-url", default=None, help="an empty PostgreSQL database")
     parser.add_argument("--keep", action="store_true", help="keep the instance's directory")
@@ -291,6 +428,12 @@ def main(argv: list[str] | None = None) -> int:
                 instance.stop()
         if arguments.scenario in {"disk-full", "all"}:
             summary["disk_full"] = disk_full_test(Instance(root / "disk-full"))
+        if arguments.scenario in {"db-restart", "all"}:
+            summary["db_restart"] = db_restart_test(root, arguments.restarts, seed)
+        if arguments.scenario in {"surge", "all"}:
+            surge = Instance(root / "surge", arguments.database_url, unthrottled=False)
+            surge.prepare()
+            summary["surge"] = surge_test(surge, arguments.surge_seconds, arguments.surge_rate)
     finally:
         summary["seconds"] = round(time.monotonic() - started, 1)
         if not arguments.keep:
@@ -298,7 +441,11 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(root)
     print(json.dumps(summary, indent=2))
     kill = summary.get("kill", {})
-    lost = kill.get("uploads_lost", 0) + kill.get("intakes_lost", 0)
+    lost = sum(
+        part.get(name, 0)
+        for part in (kill, summary.get("db_restart", {}), summary.get("surge", {}))
+        for name in ("uploads_lost", "intakes_lost", "lost")
+    )
     return 1 if lost or kill.get("partial_visible") or kill.get("log_inconsistent") else 0
 
 
