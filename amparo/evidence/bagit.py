@@ -163,7 +163,14 @@ def format_manifest(digests: Mapping[str, str]) -> str:
 def parse_manifest(text: str, filename: str, algorithm: str) -> dict[str, str]:
     """Parse a manifest into {path: digest}; BagError names `filename` on any bad line."""
     entries: dict[str, str] = {}
+    if text.startswith("\ufeff"):
+        raise BagError(f"{filename}: starts with a byte order mark, so it was rewritten")
     for number, line in enumerate(text.split("\n")[:-1], start=1):
+        if line.endswith("\r"):
+            raise BagError(
+                f"{filename}: line {number} ends in a carriage return (Windows line ends), "
+                "so it was rewritten"
+            )
         digest, _, rest = line.partition(" ")
         path = decode_path(rest.lstrip(" \t"))
         if not _HEX[algorithm].fullmatch(digest) or not path:

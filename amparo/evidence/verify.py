@@ -41,6 +41,7 @@ _ALLOWED_TOP_LEVEL = {
 }
 # A zip bomb or a hostile archive should not fill the verifier's disk unnoticed.
 _MAX_ZIP_MEMBERS = 1_000_000
+_ZIP_ENCRYPTED = 0x1  # general purpose flag bit 0
 
 
 class VerificationFailure(Exception):
@@ -121,6 +122,7 @@ def _extracted_zip(zip_path: Path) -> Iterator[Path]:
                 archive.extractall(root)
             except (
                 zipfile.BadZipFile,
+                RuntimeError,
                 zlib.error,
                 OSError,
                 EOFError,
@@ -136,6 +138,8 @@ def _check_zip_member(zip_name: str, member: zipfile.ZipInfo, seen: set[str]) ->
     mode = member.external_attr >> 16
     if name.startswith("/") or "\\" in name or ".." in parts or ":" in name:
         raise VerificationFailure(f"{zip_name}: {name}", "unsafe path in the archive")
+    if member.flag_bits & _ZIP_ENCRYPTED:
+        raise VerificationFailure(f"{zip_name}: {name}", "encrypted in the archive")
     if stat.S_ISLNK(mode):
         raise VerificationFailure(f"{zip_name}: {name}", "symbolic link in the archive")
     # Windows and macOS treat names differing only in case or Unicode form as one file.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,41 @@ def test_a_payload_oxum_that_does_not_match_the_payload_is_refused(
     assert failure.value.file == "bag-info.txt"
     assert f"Payload-Oxum {wrong}" in failure.value.check
     assert f"{octets} bytes in {count} files" in failure.value.check
+
+
+def test_an_encrypted_zip_member_is_a_fail_line_not_a_crash(
+    tmp_path: Path, built: BuiltBundle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = bytearray(built.bag.with_name("bag.zip").read_bytes())
+    # Set the "encrypted" flag bit of every local and central header.
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        position = content.find(signature)
+        while position >= 0:
+            content[position + flag_offset] |= 1
+            position = content.find(signature, position + 4)
+    hostile = tmp_path / "bag.zip"
+    hostile.write_bytes(bytes(content))
+    status = main([str(hostile), "--key", built.log_vkey])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert out.startswith("FAIL: bag.zip: bag/")
+    assert "encrypted" in out
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(lambda text: text.replace("\n", "\r\n"), "carriage return", id="crlf"),
+        pytest.param(lambda text: "\ufeff" + text, "byte order mark", id="bom"),
+    ],
+)
+def test_a_converted_manifest_is_named_with_what_changed(
+    tmp_path: Path, built: BuiltBundle, change: Callable[[str], str], expected: str
+) -> None:
+    bag = copy_of(built, tmp_path)
+    manifest = bag / "manifest-sha256.txt"
+    manifest.write_bytes(change(manifest.read_text()).encode())
+    with pytest.raises(VerificationFailure) as failure:
+        verify_bundle(bag, built.log_vkey, built.witness_vkeys)
+    assert failure.value.file == "manifest-sha256.txt"
+    assert expected in failure.value.check
