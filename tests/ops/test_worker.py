@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -77,7 +78,11 @@ def test_only_scheduled_commands_run_as_housekeeping() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_runs_what_the_scheduler_enqueued(restored_signals: None) -> None:
+def test_the_worker_runs_what_the_scheduler_enqueued(
+    restored_signals: None, settings: Any, tmp_path: Path
+) -> None:
+    # The checkpoint command opens (and creates) the evidence store; keep it out of the way.
+    settings.EVIDENCE_DIR = tmp_path / "evidence"
     output = io.StringIO()
     call_command("periodic", stdout=output)
     assert "expireoffers (every 0:05:00): enqueued" in output.getvalue()
