@@ -310,7 +310,7 @@ def surge_test(instance: Instance, seconds: float, rate: float) -> dict[str, Any
     acknowledged: list[str] = []
     without_retry_after = 0
     staff_latencies: list[float] = []
-    staff_failures = 0
+    staff_answers: dict[str, int] = {}
     lock = threading.Lock()
     stopped = threading.Event()
 
@@ -329,7 +329,6 @@ def surge_test(instance: Instance, seconds: float, rate: float) -> dict[str, Any
                 without_retry_after += 1
 
     def staff() -> None:
-        nonlocal staff_failures
         while not stopped.wait(1.0):
             started = time.monotonic()
             try:
@@ -338,13 +337,15 @@ def surge_test(instance: Instance, seconds: float, rate: float) -> dict[str, Any
                 status = -1
             with lock:
                 staff_latencies.append(time.monotonic() - started)
-                staff_failures += status != 200
+                key = "error" if status == -1 else str(status)
+                staff_answers[key] = staff_answers.get(key, 0) + 1
 
     watcher = threading.Thread(target=staff, daemon=True)
     watcher.start()
     workers: list[threading.Thread] = []
     began = time.monotonic()
     sent = 0
+    not_sent = 0
     while time.monotonic() - began < seconds:
         # Open loop: requests go out on schedule whether or not earlier ones were answered.
         due = began + sent / rate
@@ -354,6 +355,9 @@ def surge_test(instance: Instance, seconds: float, rate: float) -> dict[str, Any
             worker = threading.Thread(target=offer, args=(f"surge-{uuid.uuid4().hex}",))
             worker.start()
             workers.append(worker)
+        else:
+            # 64 requests unanswered already: the client side is saturated too.
+            not_sent += 1
         sent += 1
     for worker in workers:
         worker.join(60)
@@ -365,13 +369,17 @@ def surge_test(instance: Instance, seconds: float, rate: float) -> dict[str, Any
     return {
         "seconds": seconds,
         "offered_per_second": rate,
-        "offered": sent,
+        "offered": sent - not_sent,
+        "not_sent_64_in_flight": not_sent,
         "answers": statuses,
         "acknowledged": len(acknowledged),
         "lost": len(checked["intakes_lost"]),
         "busy_answers_without_retry_after": without_retry_after,
-        "staff_page_failures": staff_failures,
+        "staff_page_answers": staff_answers,
         "staff_page_seconds_max": round(max(staff_latencies, default=0.0), 2),
+        "staff_page_seconds_median": round(
+            sorted(staff_latencies)[len(staff_latencies) // 2] if staff_latencies else 0.0, 2
+        ),
         "server_alive": alive,
     }
 
