@@ -48,7 +48,10 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def site(live_server: LiveServer, transactional_db: None) -> str:
+def site(
+    live_server: LiveServer, django_db_serialized_rollback: None, transactional_db: None
+) -> str:
+    """The live server's address; rows that migrations install survive each test's flush."""
     return str(live_server.url)
 
 
