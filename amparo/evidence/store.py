@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from amparo.evidence import age, note
+from amparo.evidence import age, merkle, note
 from amparo.evidence.bagit import Readable
 from amparo.evidence.blobstore import BlobStoreError, DirectoryBlobStore
 from amparo.evidence.bundle import (
@@ -325,8 +325,12 @@ class EvidenceStore:
     # -- integrity and export ------------------------------------------------------------
 
     def fixity(self) -> list[str]:
-        """Re-check every original and custody entry; return a description of each problem."""
-        problems: list[str] = []
+        """Re-check every original and custody entry; return a description of each problem.
+
+        The log is re-hashed from its entries: each entry against the leaf hash recorded for
+        it, and the tree against the stored root and the last signed checkpoint.
+        """
+        problems = self._log_problems()
         for item in self.items():
             try:
                 self.blobs.fixity(item.id)
@@ -344,6 +348,37 @@ class EvidenceStore:
                     continue
                 if entry["commitment"] != item.commitment:
                     problems.append(f"{item.id}: custody entry {index} names another item")
+        return problems
+
+    def _log_problems(self) -> list[str]:
+        problems: list[str] = []
+        size = self.log.size
+        last_signed = self.signer.last_signed()
+        signed = None if last_signed is None else open_checkpoint(last_signed, self.log_vkey)
+        # Complete subtrees (height, hash), largest first: O(log n) memory at any size.
+        subtrees: list[tuple[int, bytes]] = []
+        for index in range(size):
+            entry_hash = merkle.leaf_hash(self.log.entry(index))
+            if entry_hash != self.log.leaf_hash_at(index):
+                problems.append(
+                    f"custody log entry {index} does not match the hash the log recorded for it"
+                )
+            subtrees.append((0, entry_hash))
+            while len(subtrees) > 1 and subtrees[-1][0] == subtrees[-2][0]:
+                (height, left), (_, right) = subtrees[-2], subtrees[-1]
+                subtrees[-2:] = [(height + 1, merkle.node_hash(left, right))]
+            at_signed_size = signed is not None and index + 1 == signed.size
+            if at_signed_size and signed is not None and _root_of(subtrees) != signed.root_hash:
+                problems.append(
+                    f"custody log entries 0 to {index} do not match the signed checkpoint "
+                    f"of size {signed.size}"
+                )
+        if _root_of(subtrees) != self.log.root(size):
+            problems.append(f"custody log entries do not match the log's stored root at {size}")
+        if signed is not None and signed.size > size:
+            problems.append(
+                f"the log holds {size} entries, fewer than the {signed.size} already signed"
+            )
         return problems
 
     def bundle(
@@ -424,3 +459,13 @@ class EvidenceStore:
             sha256=item.sha256,
             open_plaintext=open_plaintext,
         )
+
+
+def _root_of(subtrees: Sequence[tuple[int, bytes]]) -> bytes:
+    """RFC 9162 root of a tree given its complete subtrees, largest first."""
+    if not subtrees:
+        return merkle.EMPTY_ROOT
+    root = subtrees[-1][1]
+    for _height, left in reversed(subtrees[:-1]):
+        root = merkle.node_hash(left, root)
+    return root
