@@ -31,8 +31,9 @@ system-deps:
 run: install
 	cd amparo && ../$(BIN)/amparo compilemessages --verbosity 0
 	$(BIN)/amparo migrate --no-input
+	$(BIN)/amparo loadstartercourse
 	$(BIN)/amparo firstrun
-	$(BIN)/amparo serve
+	AMPARO_HTTPS=0 $(BIN)/amparo serve
 
 demo: install
 	$(BIN)/amparo migrate --no-input
