@@ -139,7 +139,11 @@ def kill_test(instance: Instance, rounds: int, seed: int) -> KillReport:
     for number in range(rounds + 1):
         report.restart_seconds_max = max(report.restart_seconds_max, instance.start())
         # The first upload after a start opens the store, which sweeps what the kill left.
-        probe = upload(instance, evidence_bytes(50_000))
+        try:
+            probe = upload(instance, evidence_bytes(50_000))
+        except Exception as error:  # counted as a problem; the round's checks still run
+            probe = None
+            report.problems.append(f"round {number}: first upload after restart: {error}"[:300])
         if probe is None:
             report.problems.append(f"round {number}: the first upload after restart failed")
         else:
