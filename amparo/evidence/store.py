@@ -149,9 +149,10 @@ class EvidenceStore:
         os.chmod(directory / "keys", 0o700)
         _write_private(directory / "keys" / "log.skey", skey + "\n")
         _write_private(directory / "keys" / "age-identity.txt", age.format_identity_file(identity))
-        (directory / "keys" / "log.vkey").write_text(vkey + "\n", "utf-8")
-        (directory / "keys" / "recipients.txt").write_text(recipient + "\n", "utf-8")
-        (directory / "keys" / "witnesses.vkey").write_text("", "utf-8")
+        # Atomic writes fsync the keys directory too, so the private keys above survive a crash.
+        write_text_atomically(directory / "keys" / "log.vkey", vkey + "\n")
+        write_text_atomically(directory / "keys" / "recipients.txt", recipient + "\n")
+        write_text_atomically(directory / "keys" / "witnesses.vkey", "")
         settings = {"format": STORE_FORMAT, "version": STORE_VERSION, "origin": origin}
         write_text_atomically(directory / "store.json", json.dumps(settings, indent=2) + "\n")
         return cls(directory), vkey

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,24 @@ def test_rewritten_log_hashes_fail_fixity_against_the_signed_checkpoint(
     with EvidenceStore.open(store_dir) as store:
         problems = store.fixity()
     assert any("signed checkpoint" in problem for problem in problems), problems
+
+
+def test_init_makes_the_new_keys_durable_before_printing_the_log_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The log key is published as soon as init prints it; its private half must survive a
+    # power cut, which needs the keys directory itself fsynced after the files are created.
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    store, _vkey = EvidenceStore.init(tmp_path / "store", ORIGIN)
+    store.close()
+    keys = tmp_path / "store" / "keys"
+    private = [synced.index(str(keys / name)) for name in ("log.skey", "age-identity.txt")]
+    assert str(keys) in synced[max(private) :], "the keys directory is fsynced after them"
+    assert str(tmp_path / "store") in synced
