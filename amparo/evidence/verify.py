@@ -214,6 +214,8 @@ class _BagVerifier:
             )
         for name in sorted(_ALLOWED_TOP_LEVEL - {bagit.PAYLOAD_DIR}):
             self.read_text(name)
+        if (self.bag / bagit.PAYLOAD_DIR).is_symlink():
+            raise VerificationFailure(bagit.PAYLOAD_DIR + "/", "is a symbolic link, not a folder")
         if not (self.bag / bagit.PAYLOAD_DIR).is_dir():
             raise VerificationFailure(bagit.PAYLOAD_DIR + "/", "missing payload directory")
         for entry in sorted(self.bag.iterdir()):

@@ -25,7 +25,8 @@ def read_keys(value: str) -> list[str]:
     """A key given on the command line, or every key in a file (one per line) if it names one."""
     if _is_file(value):
         try:
-            text = Path(value).read_text("utf-8")
+            # utf-8-sig: Windows editors often start a UTF-8 file with a byte order mark.
+            text = Path(value).read_text("utf-8-sig")
         except (OSError, UnicodeDecodeError) as error:
             raise ValueError(f"{value}: cannot read the key file ({error})") from None
         keys = [line.strip() for line in text.splitlines() if line.strip()]

@@ -239,3 +239,30 @@ def test_a_converted_manifest_is_named_with_what_changed(
         verify_bundle(bag, built.log_vkey, built.witness_vkeys)
     assert failure.value.file == "manifest-sha256.txt"
     assert expected in failure.value.check
+
+
+def test_a_payload_folder_that_is_a_symbolic_link_is_refused(
+    tmp_path: Path, built: BuiltBundle
+) -> None:
+    bag = copy_of(built, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    (bag / "data").rename(elsewhere)
+    (bag / "data").symlink_to(elsewhere)
+    with pytest.raises(VerificationFailure) as failure:
+        verify_bundle(bag, built.log_vkey, built.witness_vkeys)
+    assert failure.value.file == "data/"
+    assert "symbolic link" in failure.value.check
+
+
+def test_a_key_file_saved_by_windows_notepad_is_read(
+    tmp_path: Path, built: BuiltBundle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Notepad has long saved UTF-8 with a byte order mark and CRLF line ends.
+    key_file = tmp_path / "network-key.txt"
+    key_file.write_bytes(("\ufeff" + built.log_vkey + "\r\n").encode())
+    witness_file = tmp_path / "witnesses.txt"
+    witness_file.write_bytes(("\ufeff" + "\r\n".join(built.witness_vkeys) + "\r\n").encode())
+    status = main([str(built.bag), "--key", str(key_file), "--witness", str(witness_file)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert out.startswith("OK: ")
