@@ -6,29 +6,55 @@ Every answer is JSON with a "message" people can read when something is wrong.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from amparo.accounts.models import User
+from amparo.evidence.blobstore import StorageFullError
 from amparo.field import sync
 from amparo.field.models import Assignment, DeviceToken, Report
 from amparo.field.reports import ReportConflict, ReportError, create_report, parse_report
 from amparo.web.policy import public
 
 MAX_JSON_BYTES = 1024 * 1024
+RETRY_AFTER_SECONDS = 15 * 60
+
+logger = logging.getLogger(__name__)
 
 DeviceView = Callable[..., JsonResponse]
 
 
+def out_of_space_message() -> str:
+    return _(
+        "The server is out of storage space. Nothing was lost on your phone; "
+        "it will try again later."
+    )
+
+
 def _error(status: int, message: str, **extra: Any) -> JsonResponse:
     return JsonResponse({"message": message, **extra}, status=status)
+
+
+def _authenticated(
+    view: DeviceView, request: HttpRequest, *args: Any, **kwargs: Any
+) -> JsonResponse:
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    device = sync.device_for_token(token) if token else None
+    if device is None:
+        response = _error(401, _("This phone is not connected, or its connection was revoked."))
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    return view(request, device, *args, **kwargs)
 
 
 def device_api(view: DeviceView) -> DeviceView:
@@ -36,17 +62,18 @@ def device_api(view: DeviceView) -> DeviceView:
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        device = sync.device_for_token(token) if token else None
-        if device is None:
-            response = _error(401, _("This phone is not connected, or its connection was revoked."))
-            response["WWW-Authenticate"] = "Bearer"
-            return response
         try:
-            return view(request, device, *args, **kwargs)
+            return _authenticated(view, request, *args, **kwargs)
         except sync.SyncError as error:
             return _error(error.status, error.message, **error.extra)
+        except (OSError, StorageFullError, DatabaseError) as error:
+            if not sync.is_out_of_space(error):
+                raise
+            # Every write happens inside a transaction that this error rolled back.
+            logger.warning("field sync refused for lack of storage space: %s", error)
+            response = _error(507, out_of_space_message(), retry_later=True)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
 
     return public(csrf_exempt(wrapped))
 

@@ -295,6 +295,9 @@ class Upload(models.Model):
     attachment = models.OneToOneField(
         Attachment, on_delete=models.SET_NULL, null=True, blank=True, related_name="upload"
     )
+    # The random key sealing this upload's staging file, itself sealed (see field/staging.py);
+    # emptied once the file is ingested, so leftover staging bytes can never be opened.
+    staging_key = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         constraints = [

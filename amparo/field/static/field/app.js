@@ -69,6 +69,7 @@ async function save(event) {
 }
 
 let syncing = false;
+const RETRY_LATER_MS = 10 * 60 * 1000;
 
 async function sync() {
   if (syncing) return;
@@ -83,6 +84,8 @@ async function sync() {
     message.textContent = "";
   } catch (error) {
     message.textContent = error.message === "not-connected" ? text("notConnected") : error.message;
+    // The server is full or busy: everything stays on the phone; try again by itself later.
+    if (error.retryLater) setTimeout(sync, RETRY_LATER_MS);
   } finally {
     syncing = false;
     document.body.dataset.syncing = "no";

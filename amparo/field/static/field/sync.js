@@ -6,6 +6,14 @@ const CHUNK_SIZE = 1024 * 1024;
 
 class SyncFailure extends Error {}
 
+// Out of storage (507) or busy (503): the server kept nothing partial; the item stays saved
+// on the phone and is sent again on the next sync.
+const RETRY_LATER = new Set([503, 507]);
+
+export function isRetryLater(error) {
+  return error instanceof SyncFailure && RETRY_LATER.has(error.status);
+}
+
 function apiBase() {
   return document.getElementById("app-script").dataset.api.replace(/whoami$/, "");
 }
@@ -24,6 +32,7 @@ async function call(token, method, path, body, headers = {}) {
     const failure = new SyncFailure(answer.message || `HTTP ${response.status}`);
     failure.status = response.status;
     failure.answer = answer;
+    failure.retryLater = RETRY_LATER.has(response.status);
     throw failure;
   }
   return answer;
@@ -42,6 +51,11 @@ async function sendFile(token, file, onChange) {
   let state = described;
   while (!state.confirmed) {
     const offset = state.received_bytes;
+    if (offset >= file.size) {
+      // Every byte is in but it was not stored (e.g. the disk was full): ask again.
+      state = await call(token, "POST", `uploads/${file.file_id}/finish`, {});
+      continue;
+    }
     const chunk = file.blob.slice(offset, Math.min(offset + CHUNK_SIZE, file.size));
     const chunkHash = await sha256Hex(chunk);
     try {

@@ -1,0 +1,23 @@
+"""`amparo sweepstaging`: remove field-upload staging nobody will finish; safe to repeat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from amparo.field.sync import abandoned_after, sweep_staging
+
+
+class Command(BaseCommand):
+    help = (
+        "Remove staging of field uploads untouched for AMPARO_FIELD_STAGING_ABANDONED_HOURS "
+        "(48 by default), already ingested, or no longer claimed; evidence is never touched."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        removed = sweep_staging()
+        for name in removed:
+            self.stdout.write(f"removed {name}")
+        hours = abandoned_after().total_seconds() / 3600
+        self.stdout.write(f"{len(removed)} staging file(s) removed (abandoned after {hours:g} h)")
