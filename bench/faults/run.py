@@ -336,7 +336,7 @@ def surge_test(instance: Instance, seconds: float, rate: float) -> dict[str, Any
         while not stopped.wait(1.0):
             started = time.monotonic()
             try:
-                status, _headers, _body = request(instance.port, "GET", "/accounts/login/")
+                status, _headers, _body = request(instance.port, "GET", "/accounts/sign-in/")
             except OSError:
                 status = -1
             with lock:
