@@ -142,20 +142,29 @@ def verify_receipt(
     quorum: int = 0,
     *,
     source: str = "receipt",
+    origin: str | None = None,
 ) -> Checkpoint:
     """Check that `entry` is in the log, as the receipt claims; returns the verified checkpoint.
 
-    Verifies the log's signature on the checkpoint, at least `quorum` cosignatures by the given
-    witnesses, then the inclusion of leaf_hash(entry) at the receipt's index. The extra line is
-    not authenticated and plays no part. Raises a ReceiptError subclass naming the failed check.
+    Verifies the log's signature on the checkpoint, that the checkpoint's origin is `origin`
+    (by default the log key's name, as Amparo names its logs), at least `quorum` cosignatures
+    by the given witnesses, then the inclusion of leaf_hash(entry) at the receipt's index. The
+    extra line is not authenticated and plays no part. Raises a ReceiptError subclass naming
+    the failed check.
     """
     receipt = parse_receipt(text, source=source)
     try:
         checkpoint = verify_cosigned(receipt.checkpoint_note, log_vkey, witness_vkeys, quorum)
+        expected_origin = note.parse_verifier_key(log_vkey).name if origin is None else origin
     except QuorumError as exc:
         raise ReceiptQuorumError(f"{source}: checkpoint cosignatures: {exc}") from exc
     except note.NoteError as exc:
         raise ReceiptCheckpointError(f"{source}: checkpoint signature: {exc}") from exc
+    if checkpoint.origin != expected_origin:
+        raise ReceiptCheckpointError(
+            f"{source}: the checkpoint is for the log {checkpoint.origin!r}, "
+            f"not {expected_origin!r}"
+        )
     try:
         merkle.verify_inclusion(
             merkle.leaf_hash(entry),

@@ -219,3 +219,11 @@ def test_every_single_bit_flip_anywhere_fails_receipt_verification():
             text = bytes(flipped).decode("utf-8", "surrogateescape")
             with pytest.raises(ReceiptError):
                 verify_receipt(text, ENTRIES[6], LOG_VKEY, _WITNESS_VKEYS, 2)
+
+
+def test_a_receipt_whose_checkpoint_names_another_log_is_refused():
+    # c2sp.org/tlog-proof: a proof verifies against the log's origin as well as its keys.
+    moved = note.sign(Checkpoint("another.example/log", len(LEAVES), ROOT).to_text(), LOG_SKEY)
+    with pytest.raises(ReceiptCheckpointError, match=r"another\.example/log"):
+        verify_receipt(receipt_for(3, moved), ENTRIES[3], LOG_VKEY)
+    assert verify_receipt(receipt_for(3, moved), ENTRIES[3], LOG_VKEY, origin="another.example/log")

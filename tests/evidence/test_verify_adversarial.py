@@ -138,7 +138,7 @@ def test_a_receipt_for_another_origin_is_refused(
     with pytest.raises(VerificationFailure) as failure:
         verify_bundle(bag, built.log_vkey, built.witness_vkeys)
     assert failure.value.file == receipt.relative_to(bag).as_posix()
-    assert "data/checkpoint.txt" in failure.value.check
+    assert "the checkpoint is for the log 'another-log.example/evidence'" in failure.value.check
 
 
 def _zip_with_extra_members(built: BuiltBundle, tmp_path: Path, *extra: str) -> Path:
