@@ -343,6 +343,9 @@ class DirectoryBlobStore:
         self._blobs = self.root / "blobs"
         self._meta = self.root / "meta"
         self._tmp = self.root / "tmp"
+        # Blobs whose metadata never arrived are moved here, never deleted: an unacknowledged
+        # ingest cut short, or a metadata file lost by accident; an operator decides.
+        self._quarantine = self.root / "quarantine"
         for directory in (self.root, self._blobs, self._meta, self._tmp):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         _fsync_directory(self.root)
@@ -502,10 +505,12 @@ class DirectoryBlobStore:
     # --- cleaning up ---------------------------------------------------------------------
 
     def sweep(self) -> int:
-        """Remove partial files and blobs without metadata that no live ingest holds.
+        """Remove partial files, and set aside blobs without metadata, that no ingest holds.
 
         A file whose flock is held belongs to an ingest still running, in this process or
-        another, and is left alone. Returns the number of files removed.
+        another, and is left alone. Partial files never counted and are deleted; an encrypted
+        blob without its metadata record is moved to ``quarantine/`` rather than deleted, so
+        that a lost metadata file can never cost an original. Returns how many files went.
         """
         removed = 0
         for path in list(self._tmp.iterdir()):
@@ -516,13 +521,17 @@ class DirectoryBlobStore:
             if (
                 _BLOB_ID.fullmatch(blob_id)
                 and not self._metadata_path(blob_id).exists()
-                and self._remove_if_abandoned(path, unless=self._metadata_path(blob_id))
+                and self._remove_if_abandoned(
+                    path, unless=self._metadata_path(blob_id), move_to=self._quarantine
+                )
             ):
                 removed += 1
         return removed
 
     @staticmethod
-    def _remove_if_abandoned(path: Path, unless: Path | None = None) -> bool:
+    def _remove_if_abandoned(
+        path: Path, unless: Path | None = None, move_to: Path | None = None
+    ) -> bool:
         try:
             descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
@@ -535,7 +544,12 @@ class DirectoryBlobStore:
             # The ingest may have finished between our look and the lock.
             if unless is not None and unless.exists():
                 return False
-            _unlink_quietly(path)
+            if move_to is None:
+                _unlink_quietly(path)
+            else:
+                move_to.mkdir(mode=0o700, exist_ok=True)
+                os.replace(path, move_to / path.name)
+                _fsync_directory(move_to)
             _fsync_directory(path.parent)
             return True
         finally:

@@ -196,7 +196,7 @@ def test_a_failing_upload_stream_leaves_nothing(store: DirectoryBlobStore) -> No
     assert list(store.ids()) == []
 
 
-def test_sweep_removes_partials_and_unrecorded_blobs(
+def test_sweep_removes_partials_and_sets_unrecorded_blobs_aside(
     store: DirectoryBlobStore, keys: tuple[str, str]
 ) -> None:
     kept = store.ingest(io.BytesIO(b"kept"))
@@ -204,7 +204,16 @@ def test_sweep_removes_partials_and_unrecorded_blobs(
     (store.root / "tmp" / ("b" * 32 + ".json.age.partial")).write_bytes(b"half a record")
     (store.root / "blobs" / ("c" * 32 + ".age")).write_bytes(b"renamed, never recorded")
     assert store.sweep() == 3
-    assert all_files(store.root) == [f"blobs/{kept.id}.age", f"meta/{kept.id}.json.age"]
+    # A blob without metadata is never deleted: it may be an original whose record was lost.
+    assert all_files(store.root) == [
+        f"blobs/{kept.id}.age",
+        f"meta/{kept.id}.json.age",
+        "quarantine/" + "c" * 32 + ".age",
+    ]
+    assert (store.root / "quarantine" / ("c" * 32 + ".age")).read_bytes() == (
+        b"renamed, never recorded"
+    )
+    assert list(store.ids()) == [kept.id]
     (store.root / "tmp" / ("d" * 32 + ".age.partial")).write_bytes(b"left by a crash")
     DirectoryBlobStore(store.root, [keys[1]], [keys[0]])  # swept at start-up
     assert not list((store.root / "tmp").iterdir())
