@@ -251,6 +251,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("AMPARO_LOG_LEVEL", "WARNING")},
 }
 
+# Capabilities: each app reads these through django.conf.settings.
+AMPARO_HOTLINE_NUMBER = os.environ.get("AMPARO_HOTLINE_NUMBER", "")  # printed on rights cards
+AMPARO_SMS_GATEWAY_URL = os.environ.get("AMPARO_SMS_GATEWAY_URL", "")
+AMPARO_SMS_GATEWAY_TOKEN = os.environ.get("AMPARO_SMS_GATEWAY_TOKEN", "")
+AMPARO_LOG_ORIGIN = os.environ.get("AMPARO_LOG_ORIGIN", "")  # default: <site host>/log
+AMPARO_CERTIFICATION_MONTHS = envint("AMPARO_CERTIFICATION_MONTHS", 12)
+AMPARO_RSVP_RETENTION_DAYS = envint("AMPARO_RSVP_RETENTION_DAYS", 30)
+AMPARO_TRAINING_ATTACHMENT_MAX_BYTES = envint(
+    "AMPARO_TRAINING_ATTACHMENT_MAX_BYTES", 50 * 1024 * 1024
+)
+AMPARO_VAULT_MAX_BYTES = envint("AMPARO_VAULT_MAX_BYTES", 20 * 1024 * 1024)
+AMPARO_FIELD_STAGING_ABANDONED_HOURS = envint("AMPARO_FIELD_STAGING_ABANDONED_HOURS", 48)
+
 # Operations
 # Evidence blobs in S3-compatible object storage (amparo.evidence.s3store) when a bucket is
 # named; amparo.ops.objectstore builds the client. Credentials come from the environment only.
