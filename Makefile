@@ -59,7 +59,6 @@ test: install-dev system-deps lint typecheck pytest pytest-postgres
 
 messages: install-dev
 	cd amparo && ../$(BIN)/amparo makemessages --no-location -l es -l ar
-	cd amparo && ../$(BIN)/amparo makemessages --no-location -d djangojs -l es -l ar
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
