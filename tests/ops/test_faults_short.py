@@ -62,11 +62,6 @@ def test_a_kill_mid_upload_leaves_no_plaintext_in_the_store_database_or_temp(
     assert restarted == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="amparo/field/sync.py keeps received chunks in plaintext under field-staging/ "
-    "until the upload completes, so an interrupted upload leaves plaintext on disk",
-)
 def test_a_kill_mid_upload_leaves_no_plaintext_anywhere(plaintext: dict[str, Any]) -> None:
     assert plaintext["hits_after_kill"] == []
 
@@ -88,10 +83,6 @@ def test_a_full_disk_loses_nothing_and_uploads_resume(disk_full: dict[str, Any])
     assert disk_full["upload_after_freeing_space"] == "acknowledged"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the field sync API answers a full disk with a bare 500 instead of saying so",
-)
 def test_a_full_disk_is_refused_with_a_clear_message(disk_full: dict[str, Any]) -> None:
     assert all("space" in refusal for refusal in disk_full["refusals"])
 
