@@ -212,7 +212,11 @@ def put_chunk(
     staging_lost = False
     with transaction.atomic():
         upload = upload_for(user, file_id)
-        upload = Upload.objects.select_for_update().select_related("attachment").get(pk=upload.pk)
+        upload = (
+            Upload.objects.select_for_update(of=("self",))
+            .select_related("attachment")
+            .get(pk=upload.pk)
+        )
         if offset < upload.received_bytes:
             known = UploadChunk.objects.filter(upload=upload, offset=offset, sha256=sha256).exists()
             if not known:
@@ -369,7 +373,11 @@ def finish_upload(user: User, file_id: uuid.UUID) -> UploadState:
     _sweep_once()
     with transaction.atomic():
         upload = upload_for(user, file_id)
-        upload = Upload.objects.select_for_update().select_related("attachment").get(pk=upload.pk)
+        upload = (
+            Upload.objects.select_for_update(of=("self",))
+            .select_related("attachment")
+            .get(pk=upload.pk)
+        )
         if upload.attachment is not None:
             return _state(upload)
         if upload.received_bytes != upload.declared_size:
@@ -393,7 +401,11 @@ def finish_upload(user: User, file_id: uuid.UUID) -> UploadState:
     if failure:
         raise SyncError(422, failure, received_bytes=0)
     with transaction.atomic():
-        upload = Upload.objects.select_for_update().select_related("attachment").get(pk=upload.pk)
+        upload = (
+            Upload.objects.select_for_update(of=("self",))
+            .select_related("attachment")
+            .get(pk=upload.pk)
+        )
         if upload.attachment is not None:
             return _state(upload)
         try:

@@ -106,11 +106,5 @@ def test_restarting_postgresql_loses_no_intake_and_needs_no_hand(
     assert all(seconds < 60 for seconds in db_restart["recovery_seconds"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="amparo/field/sync.py locks the upload with select_for_update() together with "
-    "select_related('attachment'), which PostgreSQL refuses (FOR UPDATE cannot be applied to "
-    "the nullable side of an outer join), so every chunk upload answers 500 there",
-)
 def test_uploads_are_acknowledged_on_postgresql(db_restart: dict[str, Any]) -> None:
     assert db_restart["uploads_acknowledged"] > 0
