@@ -6,7 +6,7 @@ it can be sent. Placeholders in braces are filled only with facts the caller con
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 
 class TemplateText(TypedDict):
@@ -81,3 +81,18 @@ DEFAULT_TEMPLATES: dict[str, dict[str, TemplateText]] = {
         },
     },
 }
+
+
+def install_default_templates(template_model: Any) -> int:
+    """Add any default template the network does not have yet; return how many were added.
+
+    Takes the model so that the data migration can pass its historical version.
+    """
+    added = 0
+    for key, languages in DEFAULT_TEMPLATES.items():
+        for language, text in languages.items():
+            _, created = template_model.objects.get_or_create(
+                key=key, language=language, defaults=dict(text)
+            )
+            added += int(created)
+    return added

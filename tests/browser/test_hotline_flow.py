@@ -11,7 +11,8 @@ from playwright.sync_api import BrowserContext, Page, Request, expect
 
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
-from amparo.hotline.models import Case, DuplicateFlag
+from amparo.hotline.default_templates import install_default_templates
+from amparo.hotline.models import Case, DuplicateFlag, UpdateTemplate
 from tests.browser.tour import choose_language, sign_in_context
 from tests.hotline.factories import attorney, person
 from tests.hotline.smtp_server import Mailbox, smtp_server  # noqa: F401 - fixture
@@ -61,6 +62,8 @@ def test_caller_to_attorney_to_appeal_deadline_and_a_spanish_update(
     smtp_server: Mailbox,  # noqa: F811
 ) -> None:
     urls: list[str] = []
+    # Rows a data migration installs do not survive another module's transactional flush.
+    install_default_templates(UpdateTemplate)
     volunteer = person("vera", Role.HOTLINE, display_name="Vera")
     coordinator = person("cora", Role.COORDINATOR, display_name="Cora")
     ana = attorney("ana", languages="es,en", facilities="Eloy Detention Center")

@@ -2,12 +2,9 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from amparo.hotline.default_templates import DEFAULT_TEMPLATES
+    from amparo.hotline.default_templates import install_default_templates
 
-    UpdateTemplate = apps.get_model("hotline", "UpdateTemplate")
-    for key, languages in DEFAULT_TEMPLATES.items():
-        for language, text in languages.items():
-            UpdateTemplate.objects.get_or_create(key=key, language=language, defaults=dict(text))
+    install_default_templates(apps.get_model("hotline", "UpdateTemplate"))
 
 
 class Migration(migrations.Migration):
