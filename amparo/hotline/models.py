@@ -105,6 +105,7 @@ class EncounterPlace(models.TextChoices):
 class IntakeChannel(models.TextChoices):
     PUBLIC_FORM = "public_form", _("Public form")
     CALL = "call", _("Hotline call")
+    PLAN_ACTIVATION = "plan_activation", _("Plan activation")
 
 
 class Intake(models.Model):
