@@ -4,6 +4,8 @@ Tasks are run by django-tasks' database worker (db_worker), which claims each ta
 SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers never run one task
 twice. A scheduler thread enqueues the housekeeping commands once per period (see
 amparo/ops/schedule.py); with several workers, the first to claim a period enqueues it.
+Tasks left RUNNING by a worker that died are queued again at start-up and on every tick
+(see amparo/ops/worker.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections, connections
 
 from amparo.ops.schedule import enqueue_due
+from amparo.ops.worker import Registration, new_worker_id, reclaim_abandoned
 
 logger = logging.getLogger("amparo.ops")
 
@@ -33,6 +36,7 @@ class Scheduler(threading.Thread):
         while not self.stopped.is_set():
             close_old_connections()
             try:
+                reclaim_abandoned()
                 enqueued = enqueue_due()
             except DatabaseError:
                 # The database may be restarting; the next tick tries again.
@@ -71,6 +75,21 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        worker_id = options["worker_id"] or new_worker_id()
+        registration = Registration(worker_id)
+        try:
+            reclaimed = reclaim_abandoned()
+        except DatabaseError:
+            logger.warning("could not look for tasks of dead workers", exc_info=True)
+        else:
+            for task_id in reclaimed:
+                logger.info("queued again a task of a dead worker: %s", task_id)
+        try:
+            self._run(worker_id, options)
+        finally:
+            registration.release()
+
+    def _run(self, worker_id: str, options: dict[str, Any]) -> None:
         scheduler = None
         if not options["no_schedule"] and not options["batch"]:
             scheduler = Scheduler(options["schedule_tick"])
@@ -85,8 +104,7 @@ class Command(BaseCommand):
         }
         if options["max_tasks"] is not None:
             worker_options["max_tasks"] = options["max_tasks"]
-        if options["worker_id"]:
-            worker_options["worker_id"] = options["worker_id"]
+        worker_options["worker_id"] = worker_id
         try:
             call_command("db_worker", **worker_options)
         finally:
