@@ -16,6 +16,7 @@ command -v pdftotext >/dev/null 2>&1 || missing="$missing poppler-utils"
 command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"
 [ -d /usr/share/fonts/truetype/noto ] || missing="$missing fonts-noto-core"
 [ -d /usr/share/fonts/opentype/noto ] || missing="$missing fonts-noto-cjk"
+command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 echo "installing Debian packages:$missing"

@@ -1,8 +1,11 @@
-"""Redacted working copies: photos without location or device metadata.
+"""Redacted working copies: photos and videos without location or device metadata.
 
 JPEG and PNG are handled here by their structure alone (no image decoding): every segment or
 chunk that can carry EXIF, GPS, XMP, IPTC, maker notes or comments is dropped and the image
-data is copied unchanged. Video (ffmpeg) and face blurring are not done yet.
+data is copied unchanged. Videos go through ffmpeg (see redaction_video.py).
+
+A working copy is a new item in the evidence store, linked to its original by a "derived"
+custody event on each; the original is only read, never changed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from django.utils.translation import gettext as _
 from amparo.accounts.models import User
 from amparo.custody.evidence import evidence_store, ingest_for, record_custody
 from amparo.evidence.custody import CustodyEvent
+from amparo.evidence.store import Item
 from amparo.field.models import Attachment, AttachmentKind
+from amparo.field.redaction_video import (
+    VIDEO_MUXERS,
+    VideoRedactionError,
+    max_video_bytes,
+    redacted_video,
+)
 from amparo.field.services import on_legal_team
 
 MAX_REDACT_BYTES = 64 * 1024 * 1024
@@ -132,31 +142,29 @@ _STRIPPERS = {"image/jpeg": strip_jpeg_metadata, "image/png": strip_png_metadata
 
 
 def can_redact(attachment: Attachment) -> bool:
-    return attachment.kind == AttachmentKind.ORIGINAL and attachment.media_type in _STRIPPERS
+    return attachment.kind == AttachmentKind.ORIGINAL and (
+        attachment.media_type in _STRIPPERS or attachment.media_type in VIDEO_MUXERS
+    )
 
 
 def make_working_copy(attachment: Attachment, by: User) -> Attachment:
     """A redacted copy as a new item, linked to the original by "derived" custody events."""
     if not on_legal_team(by, attachment.report.deployment):
         raise RedactionError(_("Only the event's legal team makes working copies."))
-    strip = _STRIPPERS.get(attachment.media_type)
-    if strip is None or attachment.kind != AttachmentKind.ORIGINAL:
+    if not can_redact(attachment):
         raise RedactionError(
             _("Redacted copies of %(type)s files are not available yet.")
             % {"type": attachment.media_type}
         )
-    if attachment.size > MAX_REDACT_BYTES:
-        raise RedactionError(_("The photo is too large to redact here."))
-    with evidence_store().blobs.open(attachment.item_id, attachment.sha256) as reader:
-        original = reader.read()
-    redacted = strip(original)
     filename = f"redacted-{attachment.filename}"[:200]
-    item = ingest_for(by, io.BytesIO(redacted), filename=filename, media_type=attachment.media_type)
+    if attachment.media_type in VIDEO_MUXERS:
+        item = _redact_video(attachment, by, filename)
+        what = "location, device and time metadata, chapters and data streams removed"
+    else:
+        item = _redact_photo(attachment, by, filename)
+        what = "location and device metadata removed"
     record_custody(
-        item.id,
-        CustodyEvent.DERIVED,
-        by,
-        {"from_item": attachment.item_id, "redaction": "location and device metadata removed"},
+        item.id, CustodyEvent.DERIVED, by, {"from_item": attachment.item_id, "redaction": what}
     )
     record_custody(attachment.item_id, CustodyEvent.DERIVED, by, {"to_item": item.id})
     return Attachment.objects.create(
@@ -172,3 +180,25 @@ def make_working_copy(attachment: Attachment, by: User) -> Attachment:
         receipt_index=item.custody_entries[0],
         added_by=by,
     )
+
+
+def _redact_photo(attachment: Attachment, by: User, filename: str) -> Item:
+    if attachment.size > MAX_REDACT_BYTES:
+        raise RedactionError(_("The photo is too large to redact here."))
+    with evidence_store().blobs.open(attachment.item_id, attachment.sha256) as reader:
+        original = reader.read()
+    redacted = _STRIPPERS[attachment.media_type](original)
+    return ingest_for(by, io.BytesIO(redacted), filename=filename, media_type=attachment.media_type)
+
+
+def _redact_video(attachment: Attachment, by: User, filename: str) -> Item:
+    if attachment.size > max_video_bytes():
+        raise RedactionError(_("The video is too large to redact here."))
+    try:
+        with (
+            redacted_video(attachment.item_id, attachment.sha256, attachment.media_type) as path,
+            path.open("rb") as copy,
+        ):
+            return ingest_for(by, copy, filename=filename, media_type=attachment.media_type)
+    except VideoRedactionError as error:
+        raise RedactionError(str(error)) from error
