@@ -289,8 +289,12 @@ def test_header_mac_mismatch_is_named(keypair: tuple[str, str, Path]) -> None:
     identity, recipient, _ = keypair
     ciphertext = encrypt_bytes(b"x", [recipient])
     mac_start = ciphertext.index(b"\n--- ") + 5
+    # Another letter of the base64 alphabet, so that the line stays well formed whatever the
+    # MAC is ("/" with one bit flipped would be ".", which is refused as malformed instead).
+    replacement = b"A" if ciphertext[mac_start : mac_start + 1] != b"A" else b"B"
+    altered = ciphertext[:mac_start] + replacement + ciphertext[mac_start + 1 :]
     with pytest.raises(AgeError, match="header MAC mismatch"):
-        decrypt_bytes(flip(ciphertext, mac_start), [identity])
+        decrypt_bytes(altered, [identity])
 
 
 @pytest.mark.parametrize("size", [1, CHUNK_SIZE, CHUNK_SIZE + 1, 2 * CHUNK_SIZE])
