@@ -19,6 +19,7 @@ class Housekeeping:
 
 
 HOUSEKEEPING = (
+    Housekeeping("sendplanalerts", timedelta(minutes=1)),
     Housekeeping("expireoffers", timedelta(minutes=5)),
     Housekeeping("checkpoint", timedelta(minutes=10)),
     Housekeeping("senddeadlinereminders", timedelta(minutes=15)),

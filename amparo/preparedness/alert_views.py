@@ -15,7 +15,12 @@ from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.audit.services import record
 from amparo.preparedness import services, sharing
-from amparo.preparedness.alerts import activate_plan, hotline_number
+from amparo.preparedness.alerts import (
+    ActivationOutcome,
+    activate_plan,
+    delivery_summary,
+    hotline_number,
+)
 from amparo.preparedness.forms import (
     PinForm,
     ShareForm,
@@ -37,7 +42,7 @@ def _alerts_context(account: FamilyAccount) -> dict[str, object]:
         "plan": plan,
         "reference": services.format_reference(plan.reference),
         "trusted": plan.trusted.filter(revoked_at__isnull=True),
-        "activations": plan.activations.prefetch_related("deliveries")[:5],
+        "activations": plan.activations.prefetch_related("deliveries__contact")[:5],
         "has_pin": bool(plan.pin_hash),
         "pin_form": PinForm(),
         "activate_form": PinForm(),
@@ -88,8 +93,8 @@ def revoke_trusted(request: HttpRequest, account: FamilyAccount, person_id: int)
     return redirect("preparedness:alerts")
 
 
-def _outcome_message(request: HttpRequest, sent: int, failed: int, repeated: bool) -> None:
-    if repeated:
+def _outcome_message(request: HttpRequest, outcome: ActivationOutcome) -> None:
+    if outcome.repeated:
         messages.warning(
             request,
             _("This plan was activated less than an hour ago. Nothing was sent again."),
@@ -98,12 +103,22 @@ def _outcome_message(request: HttpRequest, sent: int, failed: int, repeated: boo
     messages.success(
         request,
         _("The plan is activated. Messages sent: %(sent)d. The hotline has your plan.")
-        % {"sent": sent},
+        % {"sent": outcome.sent},
     )
-    if failed:
+    if outcome.retrying:
+        messages.warning(
+            request,
+            _(
+                "%(retrying)d messages could not be sent yet. They will be tried again "
+                "in the next minutes."
+            )
+            % {"retrying": outcome.retrying},
+        )
+    if outcome.failed:
         messages.error(
             request,
-            _("%(failed)d messages could not be sent. Call the hotline.") % {"failed": failed},
+            _("%(failed)d messages could not be sent. Call the hotline.")
+            % {"failed": outcome.failed},
         )
 
 
@@ -119,7 +134,7 @@ def activate(request: HttpRequest, account: FamilyAccount) -> HttpResponse:
         messages.error(request, refusal.message)
         return redirect("preparedness:alerts")
     outcome = activate_plan(account.plan, ActivationSource.FAMILY)
-    _outcome_message(request, outcome.sent, outcome.failed, outcome.repeated)
+    _outcome_message(request, outcome)
     return redirect("preparedness:alerts")
 
 
@@ -233,11 +248,13 @@ def volunteer_lookup(request: HttpRequest) -> HttpResponse:
             )
     context: dict[str, object] = {"form": form, "plan": plan}
     if plan is not None:
+        last_activation = plan.activations.first()
         context.update(
             reference=services.format_reference(plan.reference),
             children=plan.members.filter(is_child=True).count(),
             contacts=plan.contacts.count(),
-            last_activation=plan.activations.first(),
+            last_activation=last_activation,
+            delivery_summary=delivery_summary(last_activation) if last_activation else [],
         )
     return render(request, "preparedness/volunteer.html", context)
 
@@ -251,7 +268,7 @@ def volunteer_activate(request: HttpRequest) -> HttpResponse:
     volunteer = request.user
     assert isinstance(volunteer, User)
     outcome = activate_plan(plan, ActivationSource.HOTLINE, volunteer=volunteer)
-    _outcome_message(request, outcome.sent, outcome.failed, outcome.repeated)
+    _outcome_message(request, outcome)
     if outcome.activation.case_id:
         return redirect("hotline:case", case_id=outcome.activation.case_id)
     return redirect("preparedness:volunteer")

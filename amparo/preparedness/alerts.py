@@ -2,17 +2,31 @@
 
 A second activation within ACTIVATION_WINDOW sends nothing and opens nothing. Each
 message is a row with a unique idempotency key and a unique (activation, contact) pair,
-claimed by a conditional update before it is sent, so no race and no retry sends twice.
+claimed by a conditional update before it is sent, so two senders never race for one row.
+
+What "once" means, honestly: a row is marked SENT as soon as its adapter (the SMTP server
+or the SMS gateway) acknowledges it, and a SENT row is never taken again. A send that fails
+with a temporary error is tried again later (RETRY, with a growing delay, at most
+MAX_ATTEMPTS times in all); a refusal for good (no address, a 5xx from the mail server, a
+4xx from the gateway) is not. A row left SENDING for CLAIM_TIMEOUT means its sender died or
+hung mid-send; it is taken over and sent again, because a contact who hears nothing is worse
+than one who hears twice. That one case, a process dying between the adapter's
+acknowledgment and the one-row update that records it, can deliver a message twice; nothing
+else can. The retry job is the `sendplanalerts` housekeeping command.
 """
 
 from __future__ import annotations
 
 import hashlib
+import smtplib
+import urllib.error
+from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -21,7 +35,7 @@ from amparo.audit.services import record
 from amparo.hotline.models import IntakeChannel
 from amparo.hotline.services import IntakeAnswers, record_intake
 from amparo.notify.mail import send_email
-from amparo.notify.sms import send_sms
+from amparo.notify.sms import SmsRefused, send_sms
 from amparo.preparedness.alert_templates import REVIEWED_LANGUAGES, alert_text
 from amparo.preparedness.models import (
     Activation,
@@ -38,6 +52,11 @@ from amparo.preparedness.models import (
 from amparo.preparedness.services import format_reference, plan_target
 
 ACTIVATION_WINDOW = timedelta(hours=1)
+# A claim this old is a sender that died or hung; longer than any adapter takes to answer.
+CLAIM_TIMEOUT = timedelta(minutes=10)
+# Attempts in all, and the wait after the 1st, 2nd, ... failed one (about 50 minutes).
+MAX_ATTEMPTS = 6
+RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 2, 5, 10, 30))
 
 
 def hotline_number() -> str:
@@ -49,7 +68,8 @@ class ActivationOutcome:
     activation: Activation
     repeated: bool  # True: an activation within the hour already ran; nothing was sent now
     sent: int
-    failed: int
+    failed: int  # refused for good, or out of attempts
+    retrying: int = 0  # not sent yet; the retry job tries again
 
 
 def _caregivers(plan: Plan) -> str:
@@ -184,8 +204,9 @@ def activate_plan(
                 detail=f"by {source}; already activated at {recent.at.isoformat()}",
             )
             return ActivationOutcome(recent, repeated=True, sent=0, failed=0)
-        channel = IntakeChannel.CALL if volunteer is not None else IntakeChannel.PUBLIC_FORM
-        intake = record_intake(intake_answers(locked, activation), channel, taken_by=volunteer)
+        intake = record_intake(
+            intake_answers(locked, activation), IntakeChannel.PLAN_ACTIVATION, taken_by=volunteer
+        )
         activation.case = intake.case
         activation.save(update_fields=["case"])
         for contact in locked.contacts.all():
@@ -199,6 +220,8 @@ def activate_plan(
                 address=contact.email if by_email else contact.phone,
                 subject=subject[:200],
                 text=text,
+                # Sent just below; the retry job takes it only if this process never does.
+                next_attempt_at=now + CLAIM_TIMEOUT,
             )
     record(
         volunteer,
@@ -206,43 +229,161 @@ def activate_plan(
         target=plan_target(locked),
         detail=f"by {_who(activation)} at {now.isoformat()}; case:{intake.case.pk}",
     )
-    sent, failed = send_pending(activation)
-    return ActivationOutcome(activation, repeated=False, sent=sent, failed=failed)
+    counts = send_pending(activation)
+    return ActivationOutcome(
+        activation,
+        repeated=False,
+        sent=counts.sent,
+        failed=counts.failed,
+        retrying=counts.retrying,
+    )
 
 
-def send_pending(activation: Activation) -> tuple[int, int]:
-    """Send each waiting message of an activation; returns (sent, failed)."""
-    sent = failed = 0
+def _claimed(delivery: AlertDelivery, now: datetime) -> bool:
+    """Take the row for one attempt; a conditional update, so only one sender ever wins it."""
+    taken = AlertDelivery.objects.filter(pk=delivery.pk, state=delivery.state)
+    if delivery.state == DeliveryState.SENDING:
+        # A stale claim is taken over only if nobody else took it over meanwhile.
+        taken = taken.filter(claimed_at=delivery.claimed_at)
+    return (
+        taken.update(state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1) == 1
+    )
+
+
+class NoAddress(ValueError):
+    """The contact has no address for the channel chosen."""
+
+
+def is_temporary(error: Exception) -> bool:
+    """Whether trying again later could succeed; a refusal for good is not retried."""
+    if isinstance(error, NoAddress):
+        return False
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _text in error.recipients.values()]
+        return not codes or any(code < 500 for code in codes)
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return True  # the operator's credentials, not the contact's address
+    if isinstance(error, smtplib.SMTPResponseException):
+        return not 500 <= error.smtp_code < 600
+    if isinstance(error, SmsRefused) and isinstance(error.__cause__, urllib.error.HTTPError):
+        status = error.__cause__.code
+        return not (400 <= status < 500 and status not in (408, 429))
+    # Unreachable servers, timeouts, dropped connections, an unset gateway: try again.
+    return True
+
+
+def _attempt(delivery: AlertDelivery, claimed_at: datetime) -> DeliveryState:
+    """Send one row claimed at ``claimed_at`` through its adapter and record what happened."""
+    try:
+        if not delivery.address:
+            raise NoAddress("the contact has no address for this channel")
+        if delivery.channel == ContactChannel.EMAIL:
+            send_email(delivery.address, delivery.subject, delivery.text)
+        else:
+            send_sms(delivery.address, delivery.text)
+    # Any failure is recorded on its row; the other contacts still get their messages.
+    except Exception as error:
+        attempts = AlertDelivery.objects.get(pk=delivery.pk).attempts
+        retry = is_temporary(error) and attempts < MAX_ATTEMPTS
+        state = DeliveryState.RETRY if retry else DeliveryState.FAILED
+        # Only while the claim is still ours: a sender that hung may have been taken over.
+        AlertDelivery.objects.filter(
+            pk=delivery.pk, state=DeliveryState.SENDING, claimed_at=claimed_at
+        ).update(
+            state=state,
+            error=str(error)[:300],
+            next_attempt_at=timezone.now() + retry_delay(attempts) if retry else None,
+        )
+        return state
+    # Once the adapter has acknowledged it, the row is SENT and is never taken again.
+    AlertDelivery.objects.filter(pk=delivery.pk).update(
+        state=DeliveryState.SENT, sent_at=timezone.now(), error="", next_attempt_at=None
+    )
+    return DeliveryState.SENT
+
+
+@dataclass
+class SendCounts:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    def add(self, state: DeliveryState) -> None:
+        if state == DeliveryState.SENT:
+            self.sent += 1
+        elif state == DeliveryState.RETRY:
+            self.retrying += 1
+        else:
+            self.failed += 1
+
+
+def send_pending(activation: Activation) -> SendCounts:
+    """Send each waiting message of an activation, once."""
+    counts = SendCounts()
+    now = timezone.now()
     for delivery in AlertDelivery.objects.filter(
         activation=activation, state=DeliveryState.PENDING
     ):
-        claimed = AlertDelivery.objects.filter(pk=delivery.pk, state=DeliveryState.PENDING).update(
-            state=DeliveryState.SENDING
-        )
-        if claimed != 1:
-            continue
-        try:
-            if not delivery.address:
-                raise ValueError("the contact has no address for this channel")
-            if delivery.channel == ContactChannel.EMAIL:
-                send_email(delivery.address, delivery.subject, delivery.text)
-            else:
-                send_sms(delivery.address, delivery.text)
-        # Any failure is recorded on its row; the other contacts still get their messages.
-        except Exception as error:
-            AlertDelivery.objects.filter(pk=delivery.pk).update(
-                state=DeliveryState.FAILED, error=str(error)[:300]
-            )
-            failed += 1
-            continue
-        AlertDelivery.objects.filter(pk=delivery.pk).update(
-            state=DeliveryState.SENT, sent_at=timezone.now()
-        )
-        sent += 1
+        if _claimed(delivery, now):
+            counts.add(_attempt(delivery, now))
     record(
         None,
         "family.alerts_sent",
         target=plan_target(activation.plan),
-        detail=f"activation:{activation.pk} sent={sent} failed={failed}",
+        detail=f"activation:{activation.pk} sent={counts.sent} "
+        f"retrying={counts.retrying} failed={counts.failed}",
     )
-    return sent, failed
+    return counts
+
+
+def delivery_summary(activation: Activation) -> list[tuple[str, int]]:
+    """How many of an activation's messages are in each state, for the pages that show it."""
+    found = Counter(activation.deliveries.values_list("state", flat=True))
+    return [(str(state.label), found[state.value]) for state in DeliveryState if found[state.value]]
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the given number of attempts before the next."""
+    return RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+
+
+def due_deliveries(now: datetime) -> QuerySet[AlertDelivery]:
+    """Rows the retry job should take now: never tried, to be tried again, or cut short."""
+    return AlertDelivery.objects.filter(
+        Q(state__in=[DeliveryState.PENDING, DeliveryState.RETRY], next_attempt_at__lte=now)
+        | Q(state=DeliveryState.SENDING, claimed_at__lte=now - CLAIM_TIMEOUT)
+    ).select_related("activation__plan")
+
+
+def retry_alerts(now: datetime | None = None) -> SendCounts:
+    """Retry every message that is due; safe to run as often as you like, from any worker."""
+    now = now or timezone.now()
+    counts = SendCounts()
+    by_activation: dict[int, SendCounts] = {}
+    for delivery in due_deliveries(now):
+        if delivery.state == DeliveryState.SENDING and delivery.attempts >= MAX_ATTEMPTS:
+            gave_up = AlertDelivery.objects.filter(
+                pk=delivery.pk, state=DeliveryState.SENDING, claimed_at=delivery.claimed_at
+            ).update(
+                state=DeliveryState.FAILED,
+                error="interrupted while sending; no attempts left",
+                next_attempt_at=None,
+            )
+            state = DeliveryState.FAILED if gave_up else None
+        elif _claimed(delivery, now):
+            state = _attempt(delivery, now)
+        else:
+            state = None  # another worker took it first
+        if state is not None:
+            counts.add(state)
+            by_activation.setdefault(delivery.activation_id, SendCounts()).add(state)
+    for activation_id, done in by_activation.items():
+        activation = Activation.objects.select_related("plan").get(pk=activation_id)
+        record(
+            None,
+            "family.alerts_retried",
+            target=plan_target(activation.plan),
+            detail=f"activation:{activation_id} sent={done.sent} "
+            f"retrying={done.retrying} failed={done.failed}",
+        )
+    return counts

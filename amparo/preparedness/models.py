@@ -274,6 +274,7 @@ class DeliveryState(models.TextChoices):
     PENDING = "pending", _("Waiting")
     SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
+    RETRY = "retry", _("Not sent yet, will be tried again")
     FAILED = "failed", _("Not delivered")
 
 
@@ -294,6 +295,11 @@ class AlertDelivery(models.Model):
     )
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
+    # Each claim counts as an attempt, so a send cut short by a crash still counts.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # When the retry job may take this row (waiting or to be tried again).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -302,6 +308,7 @@ class AlertDelivery(models.Model):
                 fields=["activation", "contact"], name="one_delivery_per_contact"
             )
         ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due")]
 
     def __str__(self) -> str:
         return f"delivery {self.pk}"
