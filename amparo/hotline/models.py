@@ -397,6 +397,11 @@ class UpdateTemplate(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Who last changed the words; that person may not also be the one who approves them.
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["key", "language"]
@@ -428,6 +433,40 @@ class FamilyUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"family update {self.pk} on case {self.case_id}"
+
+
+class CaseDocumentKind(models.TextChoices):
+    NOTICE_TO_APPEAR = "notice_to_appear", _("Notice to appear")
+    BOND_DECISION = "bond_decision", _("Bond decision")
+    I_213 = "i_213", _("Form I-213 given to the family")
+    COURT_NOTICE = "court_notice", _("Other court or agency notice")
+    OTHER = "other", _("Other document")
+
+
+class CaseDocument(models.Model):
+    """A document on a case; the original lives encrypted in the evidence store, never altered."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(
+        _("what it is"), max_length=20, choices=CaseDocumentKind.choices, default="other"
+    )
+    item_id = models.CharField(max_length=64, unique=True)
+    filename = models.CharField(max_length=200)
+    media_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # The custody log index of the "ingested" entry: the receipt an export carries.
+    receipt_index = models.PositiveBigIntegerField()
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+
+    def __str__(self) -> str:
+        return f"document {self.pk} on case {self.case_id}"
 
 
 class IntakeBucket(models.Model):

@@ -17,10 +17,23 @@ urlpatterns = [
     path("cases/<int:case_id>/offer/", views.case_offer, name="case_offer"),
     path("cases/<int:case_id>/update/", views.case_update, name="case_update"),
     path("cases/<int:case_id>/duplicates/", views.case_merge, name="case_merge"),
+    path("cases/<int:case_id>/documents/", views.case_document_add, name="case_document_add"),
+    path(
+        "cases/<int:case_id>/documents/<int:document_id>/",
+        views.case_document,
+        name="case_document",
+    ),
     path("offers/", views.offer_list, name="offers"),
     path("offers/<int:offer_id>/", views.offer_detail, name="offer"),
     path("offers/<int:offer_id>/no-conflict/", views.offer_no_conflict, name="offer_no_conflict"),
     path("offers/<int:offer_id>/accept/", views.offer_accept, name="offer_accept"),
     path("offers/<int:offer_id>/decline/", views.offer_decline, name="offer_decline"),
     path("templates/", views.template_list, name="templates"),
+    path("templates/<int:template_id>/edit/", views.template_edit, name="template_edit"),
+    path(
+        "templates/<int:template_id>/translate/",
+        views.template_translate,
+        name="template_translate",
+    ),
+    path("templates/<int:template_id>/approve/", views.template_approve, name="template_approve"),
 ]

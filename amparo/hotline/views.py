@@ -8,18 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.audit.services import record
-from amparo.hotline import referrals, services, updates
+from amparo.hotline import documents, referrals, services, template_review, updates
 from amparo.hotline.a_numbers import format_a_number, masked_a_number
 from amparo.hotline.forms import (
     ANumberSearchForm,
@@ -30,7 +29,7 @@ from amparo.hotline.forms import (
     NoteForm,
     StatusForm,
 )
-from amparo.hotline.intake_throttle import public_form_bucket, take_token
+from amparo.hotline.intake_throttle import Verdict, known_refusal, public_form_bucket
 from amparo.hotline.models import (
     Case,
     CaseStatus,
@@ -68,30 +67,33 @@ def _intake_initial(request: HttpRequest) -> dict[str, Any]:
 # --- the public form -------------------------------------------------------------------
 
 
+def _busy(request: HttpRequest, verdict: Verdict) -> HttpResponse:
+    response = render(
+        request, "hotline/busy.html", {"retry_after": verdict.retry_after_seconds}, status=429
+    )
+    response["Retry-After"] = str(verdict.retry_after_seconds)
+    return response
+
+
 @public
 @sensitive_post_parameters("a_number", "date_of_birth")
 def help_form(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
+        shape = public_form_bucket()
+        # When this process already knows the bucket is empty, the form is not even read.
+        known = known_refusal(PUBLIC_FORM_BUCKET, shape)
+        if known is not None:
+            return _busy(request, known)
         form = IntakeForm(request.POST)
         valid = form.is_valid()
-        # One write transaction per submission: the token and the case commit together.
-        with transaction.atomic():
-            verdict = take_token(PUBLIC_FORM_BUCKET, public_form_bucket())
-            if verdict.allowed and valid:
-                outcome = services.record_intake(
-                    services.IntakeAnswers.from_cleaned(form.cleaned_data),
-                    IntakeChannel.PUBLIC_FORM,
-                )
-                record(None, "hotline.intake.public", target=f"case:{outcome.case.pk}")
+        # One write transaction per submission: token, case and audit event together.
+        verdict, _outcome = services.record_public_intake(
+            services.IntakeAnswers.from_cleaned(form.cleaned_data) if valid else None,
+            PUBLIC_FORM_BUCKET,
+            shape,
+        )
         if not verdict.allowed:
-            response = render(
-                request,
-                "hotline/busy.html",
-                {"retry_after": verdict.retry_after_seconds},
-                status=429,
-            )
-            response["Retry-After"] = str(verdict.retry_after_seconds)
-            return response
+            return _busy(request, verdict)
         if valid:
             return redirect("hotline:help_thanks")
     elif request.method == "GET":
@@ -188,6 +190,10 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "deadline_rows": services.upcoming_deadlines(cases=Case.objects.filter(pk=case.pk)),
         "notes": case.notes.select_related("author"),
         "offers": case.offers.select_related("attorney", "offered_by"),
+        "documents": documents.documents_of(case),
+        "document_form": documents.CaseDocumentForm(),
+        "document_limit": documents.document_max_bytes(),
+        "document_types": documents.ACCEPTED_TYPES,
         "flags": services.open_duplicate_flags(case),
         "updates_sent": case.family_updates.select_related("template", "intake"),
         "status_form": StatusForm(initial={"status": case.status}),
@@ -360,6 +366,7 @@ def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
             "date_of_birth": born,
             "intakes": case.intakes.all(),
             "searches": case.custody_searches.all(),
+            "documents": documents.documents_of(case),
         }
     return render(request, "hotline/offer_detail.html", context)
 
@@ -415,18 +422,129 @@ def offer_decline(request: HttpRequest, offer_id: int) -> HttpResponse:
     return redirect("hotline:offers")
 
 
+# --- case documents ----------------------------------------------------------------------
+
+
+@roles(*STAFF_ROLES, Role.ATTORNEY)
+@require_POST
+def case_document_add(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case_for(request, case_id)
+    form = documents.CaseDocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("No document was added: choose a file and say what it is."))
+        return _back(case)
+    sent = form.cleaned_data["file"]
+    try:
+        documents.add_document(
+            case,
+            _user(request),
+            sent,
+            filename=sent.name,
+            size=sent.size,
+            kind=form.cleaned_data["kind"],
+        )
+    except documents.DocumentRefused as refusal:
+        messages.error(request, _("Not added: %(reason)s") % {"reason": refusal})
+    else:
+        messages.success(request, _("Kept safely, encrypted: %(name)s") % {"name": sent.name})
+    return _back(case)
+
+
+@roles(*STAFF_ROLES, Role.ATTORNEY)
+@require_GET
+def case_document(request: HttpRequest, case_id: int, document_id: int) -> StreamingHttpResponse:
+    get_object_or_404(Case, pk=case_id)
+    case = documents.readable_case(_user(request), case_id)
+    document = documents.open_document(request, case, document_id)
+    response = StreamingHttpResponse(
+        documents.plaintext(document), content_type=document.media_type
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="case-{case.pk}-document-{document.pk}"'
+    )
+    response["Content-Length"] = str(document.size)
+    return response
+
+
 # --- update templates (coordinators) ----------------------------------------------------
 
 
 @roles(Role.COORDINATOR)
+@require_GET
 def template_list(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        template = get_object_or_404(UpdateTemplate, pk=request.POST.get("template") or 0)
-        updates.mark_reviewed(template, _user(request))
-        record(request, "hotline.template.reviewed", target=f"template:{template.pk}")
-        return redirect("hotline:templates")
-    return render(
-        request,
-        "hotline/templates.html",
-        {"templates": UpdateTemplate.objects.select_related("reviewed_by")},
-    )
+    user = _user(request)
+    rows = [
+        (
+            template,
+            template_review.may_approve(template, user),
+            template_review.text_version(template),
+        )
+        for template in UpdateTemplate.objects.select_related("reviewed_by", "edited_by")
+    ]
+    return render(request, "hotline/templates.html", {"rows": rows})
+
+
+@roles(Role.COORDINATOR)
+@require_POST
+def template_approve(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = get_object_or_404(UpdateTemplate, pk=template_id)
+    try:
+        template_review.approve_template(template, _user(request), request.POST.get("version", ""))
+    except template_review.ReviewRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Approved: this template can now be sent."))
+    return redirect("hotline:templates")
+
+
+@roles(Role.COORDINATOR)
+def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = get_object_or_404(UpdateTemplate, pk=template_id)
+    initial = {"subject": template.subject, "body": template.body}
+    form = template_review.TemplateTextForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = template_review.edit_template(
+                template, _user(request), form.cleaned_data["subject"], form.cleaned_data["body"]
+            )
+        except template_review.ReviewRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            if changed:
+                messages.success(
+                    request, _("Saved. Another coordinator must approve it before it is sent.")
+                )
+            return redirect("hotline:templates")
+    context = {"template": template, "form": form, "known": _known_placeholders()}
+    return render(request, "hotline/template_edit.html", context)
+
+
+@roles(Role.COORDINATOR)
+def template_translate(request: HttpRequest, template_id: int) -> HttpResponse:
+    source = get_object_or_404(UpdateTemplate, pk=template_id)
+    missing = template_review.missing_languages(source.key)
+    form = template_review.TranslationForm(request.POST or None, missing=missing)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            template_review.add_translation(
+                source.key, data["language"], _user(request), data["subject"], data["body"]
+            )
+        except template_review.ReviewRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(
+                request, _("Saved. Another coordinator must approve it before it is sent.")
+            )
+            return redirect("hotline:templates")
+    context = {
+        "source": source,
+        "form": form,
+        "missing": missing,
+        "known": _known_placeholders(),
+    }
+    return render(request, "hotline/template_translate.html", context)
+
+
+def _known_placeholders() -> list[str]:
+    return sorted(set(updates.PLACEHOLDER_FACTS) | updates.ALWAYS_ALLOWED)

@@ -1,0 +1,168 @@
+"""Documents on a case: a notice to appear, a bond decision, an I-213 given to the family.
+
+They take the family vault's path into the evidence core: recognised by their first bytes
+(never their name), refused past HOTLINE_DOCUMENT_MAX_BYTES, encrypted and hashed as they
+stream in, with an "ingested" custody entry. Every download is a custody event and an
+audit event, and the stream checks the hash as it ends.
+
+Who may read them is who may read the case: hotline staff any case, an attorney the cases
+assigned to them, and an attorney offered the case once they have confirmed no conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from django import forms
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from amparo.accounts.models import User
+from amparo.accounts.roles import Role
+from amparo.audit.services import record as audit
+from amparo.custody.evidence import actor_of, evidence_store, record_custody
+from amparo.evidence.blobstore import BlobTooLargeError
+from amparo.evidence.custody import CustodyEvent
+from amparo.hotline.models import Case, CaseDocument, CaseDocumentKind
+from amparo.hotline.referrals import may_see_details
+from amparo.preparedness import vault
+from amparo.web.policy import Refusal
+
+DEFAULT_MAX_BYTES = 25 * 1024 * 1024
+CHUNK_SIZE = 256 * 1024
+# The same scans and photos of papers the family vault keeps, recognised the same way.
+ACCEPTED_TYPES = vault.ACCEPTED_TYPES
+
+
+class DocumentRefused(ValueError):
+    """An upload was refused; the message names the file, what was wrong and what to do."""
+
+
+class CaseDocumentForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Document"))
+    kind = forms.ChoiceField(
+        label=gettext_lazy("What it is"),
+        choices=CaseDocumentKind.choices,
+        initial=CaseDocumentKind.NOTICE_TO_APPEAR,
+    )
+
+
+def document_max_bytes() -> int:
+    return int(getattr(settings, "AMPARO_HOTLINE_DOCUMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def case_family(case: Case) -> list[int]:
+    """The case and every case merged into it, at any depth: their documents are its own."""
+    ids, frontier = [case.pk], [case.pk]
+    while frontier:
+        frontier = list(Case.objects.filter(merged_into__in=frontier).values_list("pk", flat=True))
+        ids += frontier
+    return ids
+
+
+def documents_of(case: Case) -> QuerySet[CaseDocument]:
+    return CaseDocument.objects.filter(case__in=case_family(case)).select_related("added_by")
+
+
+def may_read(user: User, case: Case) -> bool:
+    if user.role in (Role.HOTLINE, Role.COORDINATOR):
+        return True
+    if user.role != Role.ATTORNEY:
+        return False
+    if case.assigned_attorney_id == user.pk:
+        return True
+    return any(may_see_details(offer) for offer in case.offers.filter(attorney=user))
+
+
+def add_document(
+    case: Case, by: User, stream: BinaryIO, *, filename: str, size: int, kind: str
+) -> CaseDocument:
+    """Check, encrypt and keep one upload; DocumentRefused says why not."""
+    limit = document_max_bytes()
+    name = filename[:200]
+    too_large = DocumentRefused(
+        _("%(name)s is larger than the limit of %(limit)s. Scan it at a lower resolution.")
+        % {"name": name, "limit": filesizeformat(limit)}
+    )
+    if size > limit:
+        raise too_large
+    if size <= 0:
+        raise DocumentRefused(_("%(name)s is empty. Choose the file again.") % {"name": name})
+    found = vault.detect_document_type(stream.read(vault.HEAD_SIZE))
+    stream.seek(0)
+    if found is None:
+        raise DocumentRefused(
+            _(
+                "%(name)s is not a kind of file a case keeps (judged by its content). "
+                "Upload one of: %(types)s."
+            )
+            % {"name": name, "types": ACCEPTED_TYPES}
+        )
+    role, actor_id = actor_of(by)
+    try:
+        # The store's own limit catches a declared size that lies while the bytes stream in.
+        item = evidence_store().ingest(
+            stream,
+            filename=name,
+            media_type=found.media_type,
+            actor_role=role,
+            actor_id=actor_id,
+            max_bytes=limit,
+        )
+    except BlobTooLargeError:
+        raise too_large from None
+    document = CaseDocument.objects.create(
+        case=case,
+        kind=kind if kind in CaseDocumentKind.values else CaseDocumentKind.OTHER,
+        item_id=item.id,
+        filename=name,
+        media_type=found.media_type,
+        size=item.size,
+        sha256=item.sha256,
+        receipt_index=item.custody_entries[-1],
+        added_by=by,
+    )
+    audit(by, "hotline.document.added", target=f"case:{case.pk}", detail=f"document:{document.pk}")
+    return document
+
+
+def readable_case(user: User, case_id: int) -> Case:
+    """The case, if this person may read its documents; Refusal otherwise."""
+    case = Case.objects.select_related("assigned_attorney").filter(pk=case_id).first()
+    if case is None or not may_read(user, case):
+        raise Refusal(_("this case is not assigned to you"))
+    return case
+
+
+def open_document(request: HttpRequest, case: Case, document_id: int) -> CaseDocument:
+    """Find the document on this case, log the download (custody and audit), and return it.
+
+    The caller streams it with `plaintext`, whose reader raises IntegrityError at the end if
+    the bytes do not match the SHA-256 on file.
+    """
+    document = documents_of(case).filter(pk=document_id).first()
+    if document is None:
+        raise Refusal(_("this document is not on this case"))
+    record_custody(
+        document.item_id, CustodyEvent.DOWNLOADED, request.user, {"what": "case document"}
+    )
+    audit(
+        request,
+        "hotline.document.downloaded",
+        target=f"case:{case.pk}",
+        detail=f"document:{document.pk}",
+    )
+    return document
+
+
+def plaintext(document: CaseDocument) -> Iterator[bytes]:
+    """The original, decrypted as it is read; opened only when the first chunk is asked for,
+    so a response that is never sent leaves no file open."""
+    with evidence_store().blobs.open(document.item_id, document.sha256) as reader:
+        while chunk := reader.read(CHUNK_SIZE):
+            yield chunk
