@@ -7,21 +7,26 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from amparo.accounts.services import qr_code_data_uri
 from amparo.preparedness import family_accounts
-from amparo.preparedness.forms import CodeForm, SignInForm, StartForm
-from amparo.preparedness.models import FamilyAccount
+from amparo.preparedness.forms import CodeForm, LanguageForm, SignInForm, StartForm
+from amparo.preparedness.models import FAMILY_LANGUAGES, FamilyAccount
 from amparo.preparedness.passphrases import generate_passphrase
 from amparo.preparedness.policy import family_only, signed_in_family
 from amparo.web.policy import public
 
 
+def _site_has(language: str) -> bool:
+    return language in {code for code, _name in settings.LANGUAGES}
+
+
 def _in_their_language(response: HttpResponse, account: FamilyAccount) -> HttpResponse:
     # Pages follow the family's language when the site is translated into it.
-    if account.language in {code for code, _name in settings.LANGUAGES}:
+    if _site_has(account.language):
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME,
             account.language,
@@ -116,3 +121,28 @@ def security(request: HttpRequest, account: FamilyAccount) -> HttpResponse:
         context["qr"] = qr_code_data_uri(uri)
         context["secret"] = account.totp_secret
     return render(request, "preparedness/security.html", context)
+
+
+@family_only
+def language(request: HttpRequest, account: FamilyAccount) -> HttpResponse:
+    """The family's own language, kept on the account (not only in this browser)."""
+    form = LanguageForm(request.POST or None, initial={"language": account.language})
+    if request.method == "POST" and form.is_valid():
+        chosen = form.cleaned_data["language"]
+        family_accounts.change_language(account, chosen)
+        name = dict(FAMILY_LANGUAGES)[chosen]
+        if _site_has(chosen):
+            # Said in the language just chosen, which the next page is shown in.
+            with translation.override(chosen):
+                messages.success(request, _("Saved. Your language is %(name)s.") % {"name": name})
+        else:
+            messages.success(
+                request,
+                _(
+                    "Saved. Your language is %(name)s. These pages are not translated into it "
+                    "yet, so they stay as they are; your rights card is printed in it."
+                )
+                % {"name": name},
+            )
+        return _in_their_language(redirect("preparedness:home"), account)
+    return render(request, "preparedness/language.html", {"form": form})

@@ -27,7 +27,7 @@ from amparo.accounts.services import (
     record_failure,
 )
 from amparo.audit.services import record
-from amparo.preparedness.models import FamilyAccount
+from amparo.preparedness.models import FAMILY_LANGUAGES, FamilyAccount
 from amparo.preparedness.policy import (
     FAMILY_PENDING_KEY,
     FAMILY_SEEN_KEY,
@@ -82,6 +82,20 @@ def create_account(
     open_plan(account)
     record(None, "family.account_created", target=target_of(account))
     return account
+
+
+def change_language(account: FamilyAccount, language: str) -> None:
+    """The account's language: pages (where translated), printables and the hotline intake."""
+    if language not in {code for code, _name in FAMILY_LANGUAGES}:
+        raise FamilyAccountError(_("Choose a language from the list."))
+    if account.language == language:
+        return
+    previous = account.language
+    account.language = language
+    account.save(update_fields=["language"])
+    record(
+        None, "family.language_changed", target=target_of(account), detail=f"{previous}->{language}"
+    )
 
 
 def _start_session(request: HttpRequest, account: FamilyAccount) -> None:

@@ -31,6 +31,14 @@ class StartForm(forms.Form):
     )
 
 
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Your language"),
+        choices=FAMILY_LANGUAGES,
+        help_text=_("For these pages, your rights card and the caregiver's packet."),
+    )
+
+
 class SignInForm(forms.Form):
     username = forms.CharField(
         label=_("Username"),

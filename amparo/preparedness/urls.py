@@ -10,6 +10,7 @@ urlpatterns = [
     path("sign-in/code/", account_views.sign_in_code, name="sign_in_code"),
     path("sign-out/", account_views.sign_out, name="sign_out"),
     path("security/", account_views.security, name="security"),
+    path("language/", account_views.language, name="language"),
     path("plan/", plan_views.plan_edit, name="plan"),
     path("plan/reviewed/", plan_views.reviewed, name="reviewed"),
     path("plan/household/", plan_views.members, name="members"),

@@ -289,7 +289,8 @@ def test_a_gateway_refusal_for_good_is_not_retried(smtp_inbox, sms_gateway):
 
 
 def test_the_alerts_page_shows_each_messages_state(moody_server):
-    plan = fill_plan(make_family().plan)
+    # In English, so the page's words are the ones asserted whatever the catalogues hold.
+    plan = fill_plan(make_family(language="en").plan)
     set_pin(plan, "4821")
     moody_server.refuse = 1
     client = Client()
