@@ -24,6 +24,8 @@ HOUSEKEEPING = (
     Housekeeping("checkpoint", timedelta(minutes=10)),
     Housekeeping("senddeadlinereminders", timedelta(minutes=15)),
     Housekeeping("sendreminders", timedelta(hours=1)),
+    # Staging of field uploads abandoned mid-way (kept to resume until then); start-up sweeps too.
+    Housekeeping("sweepstaging", timedelta(hours=1)),
     Housekeeping("purgersvps", timedelta(days=1)),
 )
 # Claims older than this only record history; they are pruned as the scheduler runs.
