@@ -5,13 +5,18 @@
 
 `check` reads what the clients were told was stored and prints, as JSON, what was found, what
 was lost, anything partial, files left in the store's tmp/ and the state of the custody log
-against its last signed checkpoint; then it signs a checkpoint for the next round.
+against its last signed checkpoint; then it signs a checkpoint for the next round. Given
+"tasks", it first waits for the background tasks enqueued so far to end, reports their
+states, and then enqueues the next round's housekeeping tasks, spread over a few seconds.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import sys
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +54,8 @@ def check(acknowledged: dict[str, Any]) -> dict[str, Any]:
     left_in_tmp = sorted(path.name for path in tmp.iterdir()) if tmp.exists() else []
     report: dict[str, Any] = {"tmp_files": left_in_tmp}
 
+    if "tasks" in acknowledged:
+        report["tasks"] = _check_tasks(acknowledged["tasks"])
     uploads = acknowledged.get("uploads", [])
     intakes = acknowledged.get("intakes", [])
     report.update(_check_intakes(intakes))
@@ -94,6 +101,50 @@ def check(acknowledged: dict[str, Any]) -> dict[str, Any]:
         store.checkpoint()
         report["log_size"] = store.log.size
     report["uploads_lost"] = lost_uploads
+    return report
+
+
+def _check_tasks(wanted: dict[str, Any]) -> dict[str, Any]:
+    """Wait (a while) for every task to end, count their states, then enqueue more."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from amparo.ops.schedule import available_housekeeping
+    from amparo.ops.tasks import run_housekeeping
+
+    unfinished = DBTaskResult.objects.filter(status__in=["READY", "RUNNING"])
+    deadline = time.monotonic() + float(wanted.get("wait_seconds", 60))
+    while unfinished.exists() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    statuses: dict[str, int] = {}
+    for status in DBTaskResult.objects.values_list("status", flat=True):
+        statuses[status] = statuses.get(status, 0) + 1
+    several = DBTaskResult.objects.values_list("id", "worker_ids")
+    report: dict[str, Any] = {
+        "statuses": statuses,
+        "unfinished": [
+            f"{task_id} {status} {worker_ids}"
+            for task_id, status, worker_ids in unfinished.values_list("id", "status", "worker_ids")
+        ],
+        "failed": [
+            f"{args['args']} {path}"
+            for args, path in DBTaskResult.objects.filter(status="FAILED").values_list(
+                "args_kwargs", "exception_class_path"
+            )
+        ],
+        "claimed_more_than_once": sorted(
+            str(task_id) for task_id, worker_ids in several if len(worker_ids) > 1
+        ),
+    }
+    rng = random.Random(wanted.get("seed", 0))
+    commands = [entry.command for entry in available_housekeeping()]
+    spread = float(wanted.get("spread_seconds", 0))
+    enqueued = []
+    for _ in range(int(wanted.get("enqueue", 0))):
+        later = timezone.now() + timedelta(seconds=rng.uniform(0, spread))
+        result = run_housekeeping.using(run_after=later).enqueue(rng.choice(commands))
+        enqueued.append(str(result.id))
+    report["enqueued"] = enqueued
     return report
 
 

@@ -1,7 +1,9 @@
 """A throwaway Amparo instance on loopback for fault injection, and the clients that load it.
 
 The instance runs `amparo serve` (gunicorn) in its own process group so that one SIGKILL
-takes down the master and every worker at once, as a power cut or an OOM kill would.
+takes down the master and every worker at once, as a power cut or an OOM kill would. Its
+background workers (`amparo worker`) run each in a process group of its own, so that one of
+them can be killed while the web server and the other go on.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class Instance:
     report_id: str = ""
     # False keeps the public form's real rate limit (the surge test); True lifts it.
     unthrottled: bool = True
+    # `amparo worker` processes by index (None: not running); see start_worker().
+    workers: list[subprocess.Popen[bytes] | None] = field(default_factory=list)
 
     @property
     def data_dir(self) -> Path:
@@ -153,7 +157,64 @@ class Instance:
             time.sleep(0.05)
         self.process = None
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def worker_log(self, index: int) -> Path:
+        return self.root / f"worker-{index}.log"
+
+    def start_worker(self, index: int) -> None:
+        """Start `amparo worker` number ``index``; it logs each task's start and end."""
+        while len(self.workers) <= index:
+            self.workers.append(None)
+        log = self.worker_log(index).open("ab")
+        self.workers[index] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "amparo.cli",
+                "worker",
+                "--interval",
+                "0.2",
+                "--schedule-tick",
+                "5",
+            ],
+            cwd=REPOSITORY,
+            # Unbuffered, so that a SIGKILL loses no line the worker already wrote.
+            env={**self.environment, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def kill_worker(self, index: int) -> None:
+        """SIGKILL one worker, mid-task or not, as the OOM killer would."""
+        worker = self.workers[index]
+        if worker is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        self.workers[index] = None
+
+    def stop_workers(self) -> None:
+        """SIGTERM every worker: each finishes its task, then exits."""
+        for index, worker in enumerate(self.workers):
+            if worker is None:
+                continue
+            try:
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(60)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                self.kill_worker(index)
+            self.workers[index] = None
+
     def stop(self) -> None:
+        self.stop_workers()
         if self.process is None:
             return
         try:

@@ -1,6 +1,6 @@
 """Fault injection against a real Amparo on loopback: nothing acknowledged may be lost.
 
-    python -m bench.faults.run kill --rounds 100      # the full kill test (several minutes)
+    python -m bench.faults.run kill --rounds 100      # the full kill test (about half an hour)
     python -m bench.faults.run plaintext              # kill mid-upload, then look for the bytes
     python -m bench.faults.run disk-full              # a 48 MiB tmpfs data directory, filled up
     python -m bench.faults.run db-restart             # PostgreSQL stopped immediately, 10 times
@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -26,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,21 @@ class KillReport:
     log_inconsistent: int = 0
     cut_off_in_flight: int = 0
     restart_seconds_max: float = 0.0
+    web_kills: int = 0
+    worker_kills: int = 0
+    # Background tasks: housekeeping enqueued each round, run by the `amparo worker`s.
+    tasks_enqueued: int = 0
+    tasks_successful: int = 0
+    tasks_failed: int = 0
+    tasks_unfinished: int = 0
+    # Claimed by a worker that was then killed, handed back to the queue and run again.
+    tasks_claimed_again: int = 0
+    # From the workers' own logs: tasks started more than once, and ended more than once.
+    tasks_started_twice: int = 0
+    tasks_done_twice: int = 0
+    # Worker kills that waited for a task to start, and kills that found a task running.
+    worker_kills_aimed: int = 0
+    worker_kills_mid_task: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -121,8 +138,18 @@ class Load:
                 time.sleep(0.02)
 
 
-def _inspect(instance: Instance, uploads: list[UploadAck], intakes: list[str]) -> dict[str, Any]:
-    acknowledged = {"uploads": [asdict(ack) for ack in uploads], "intakes": intakes}
+def _inspect(
+    instance: Instance,
+    uploads: list[UploadAck],
+    intakes: list[str],
+    tasks: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    acknowledged: dict[str, Any] = {
+        "uploads": [asdict(ack) for ack in uploads],
+        "intakes": intakes,
+    }
+    if tasks is not None:
+        acknowledged["tasks"] = tasks
     output = instance.run_module(
         "bench.faults.inspect_instance", "check", stdin=json.dumps(acknowledged)
     )
@@ -130,14 +157,70 @@ def _inspect(instance: Instance, uploads: list[UploadAck], intakes: list[str]) -
     return result
 
 
-def kill_test(instance: Instance, rounds: int, seed: int) -> KillReport:
-    """SIGKILL the server at a random moment under load, ``rounds`` times, checking each time."""
+_TASK_LINE = re.compile(r"Task id=(\S+) path=\S+ state=(\w+)")
+
+
+def task_log_counts(instance: Instance, workers: int) -> tuple[Counter[str], Counter[str]]:
+    """How often each task id was started, and ended, according to every worker's log."""
+    started: Counter[str] = Counter()
+    ended: Counter[str] = Counter()
+    for index in range(workers):
+        path = instance.worker_log(index)
+        if not path.exists():
+            continue
+        for task_id, state in _TASK_LINE.findall(path.read_text(errors="replace")):
+            (started if state == "RUNNING" else ended)[task_id] += 1
+    return started, ended
+
+
+def _mid_task(instance: Instance, index: int) -> bool:
+    """Whether worker ``index``'s log says it started a task it has not ended (yet)."""
+    try:
+        with instance.worker_log(index).open("rb") as log:
+            log.seek(max(0, log.seek(0, 2) - 4096))
+            tail = log.read().decode(errors="replace")
+    except FileNotFoundError:
+        return False
+    lines = _TASK_LINE.findall(tail)
+    return bool(lines) and lines[-1][1] == "RUNNING"
+
+
+def _wait_mid_task(instance: Instance, index: int, seconds: float) -> bool:
+    """Wait until worker ``index`` is running a task (True), or ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _mid_task(instance, index):
+            return True
+        time.sleep(0.002)
+    return False
+
+
+def kill_test(
+    instance: Instance,
+    rounds: int,
+    seed: int,
+    workers: int = 2,
+    tasks_per_round: int = 8,
+    targets: list[str] | None = None,
+) -> KillReport:
+    """SIGKILL the server or a worker at a random moment under load, ``rounds`` times.
+
+    Each round kills either the whole gunicorn process group ("web") or one of the
+    ``workers`` background workers ("worker"), chosen at random unless ``targets`` lists
+    them; then it starts what was killed and checks everything acknowledged so far. Each
+    round also enqueues ``tasks_per_round`` housekeeping tasks, due over the next 3 s.
+    """
     rng = random.Random(seed)
     report = KillReport()
     uploads: list[UploadAck] = []
     intakes: list[str] = []
+    enqueued: set[str] = set()
     for number in range(rounds + 1):
-        report.restart_seconds_max = max(report.restart_seconds_max, instance.start())
+        if not instance.running:
+            report.restart_seconds_max = max(report.restart_seconds_max, instance.start())
+        for index in range(workers):
+            if index >= len(instance.workers) or instance.workers[index] is None:
+                instance.start_worker(index)
         # The first upload after a start opens the store, which sweeps what the kill left.
         try:
             probe = upload(instance, evidence_bytes(50_000))
@@ -148,7 +231,15 @@ def kill_test(instance: Instance, rounds: int, seed: int) -> KillReport:
             report.problems.append(f"round {number}: the first upload after restart failed")
         else:
             uploads.append(probe)
-        checked = _inspect(instance, uploads, intakes)
+        tasks = None
+        if workers:
+            tasks = {
+                "enqueue": tasks_per_round if number < rounds else 0,
+                "spread_seconds": 3.0,
+                "seed": rng.getrandbits(32),
+                "wait_seconds": 60,
+            }
+        checked = _inspect(instance, uploads, intakes, tasks)
         report.uploads_lost = len(checked["uploads_lost"])
         report.intakes_lost = len(checked["intakes_lost"])
         report.partial_visible += len(checked["partial"])
@@ -158,15 +249,41 @@ def kill_test(instance: Instance, rounds: int, seed: int) -> KillReport:
         for what in ("uploads_lost", "intakes_lost", "partial", "tmp_files"):
             if checked[what]:
                 report.problems.append(f"round {number}: {what}: {checked[what][:3]}")
+        if "tasks" in checked:
+            task_state = checked["tasks"]
+            enqueued.update(task_state["enqueued"])
+            report.tasks_successful = task_state["statuses"].get("SUCCESSFUL", 0)
+            report.tasks_failed = task_state["statuses"].get("FAILED", 0)
+            report.tasks_unfinished = len(task_state["unfinished"])
+            report.tasks_claimed_again = len(task_state["claimed_more_than_once"])
+            for what in ("unfinished", "failed"):
+                if task_state[what]:
+                    report.problems.append(f"round {number}: tasks {what}: {task_state[what][:3]}")
         if number == rounds:
             instance.stop()
             break
+        target = (
+            targets[number] if targets else rng.choice(["web", "worker"] if workers else ["web"])
+        )
         load = Load(instance, rng, uploaders=2, intakers=2)
         load.start()
         time.sleep(rng.uniform(0.3, 2.5))
-        # No new request starts once the kill is decided; those in flight are cut off.
-        load.stopped.set()
-        instance.kill()
+        if target == "worker":
+            index = rng.randrange(workers)
+            # Housekeeping tasks take tens of milliseconds, so a kill at a random moment
+            # seldom finds one running: half the worker kills wait for a task to start.
+            if rng.random() < 0.5:
+                report.worker_kills_aimed += 1
+                _wait_mid_task(instance, index, 3.0)
+            report.worker_kills_mid_task += _mid_task(instance, index)
+            instance.kill_worker(index)
+            report.worker_kills += 1
+            load.stopped.set()
+        else:
+            # No new request starts once the kill is decided; those in flight are cut off.
+            load.stopped.set()
+            instance.kill()
+            report.web_kills += 1
         load.stop()
         uploads.extend(load.uploads)
         intakes.extend(load.intakes)
@@ -176,6 +293,13 @@ def kill_test(instance: Instance, rounds: int, seed: int) -> KillReport:
     report.uploads_found = report.uploads_acknowledged - report.uploads_lost
     report.intakes_acknowledged = len(intakes)
     report.intakes_found = report.intakes_acknowledged - report.intakes_lost
+    report.tasks_enqueued = len(enqueued)
+    started, ended = task_log_counts(instance, workers)
+    report.tasks_started_twice = sum(1 for count in started.values() if count > 1)
+    report.tasks_done_twice = sum(1 for count in ended.values() if count > 1)
+    if report.tasks_done_twice:
+        twice = [task_id for task_id, count in ended.items() if count > 1]
+        report.problems.append(f"tasks ended more than once: {twice[:3]}")
     return report
 
 
@@ -416,6 +540,9 @@ def main(argv: list[str] | None = None) -> int:
         "scenario", choices=["kill", "plaintext", "disk-full", "db-restart", "surge", "all"]
     )
     parser.add_argument("--rounds", type=int, default=100, help="kills in the kill test")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="`amparo worker`s in the kill test (0: none)"
+    )
     parser.add_argument("--restarts", type=int, default=10, help="PostgreSQL restarts")
     parser.add_argument("--surge-seconds", type=float, default=120.0)
     parser.add_argument("--surge-rate", type=float, default=20.0, help="intakes offered per second")
@@ -433,7 +560,9 @@ def main(argv: list[str] | None = None) -> int:
             instance.prepare()
             try:
                 if arguments.scenario in {"kill", "all"}:
-                    summary["kill"] = asdict(kill_test(instance, arguments.rounds, seed))
+                    summary["kill"] = asdict(
+                        kill_test(instance, arguments.rounds, seed, arguments.workers)
+                    )
                 if arguments.scenario in {"plaintext", "all"}:
                     summary["plaintext"] = plaintext_test(instance)
             finally:
@@ -458,7 +587,11 @@ def main(argv: list[str] | None = None) -> int:
         for part in (kill, summary.get("db_restart", {}), summary.get("surge", {}))
         for name in ("uploads_lost", "intakes_lost", "lost")
     )
-    return 1 if lost or kill.get("partial_visible") or kill.get("log_inconsistent") else 0
+    failed = any(
+        kill.get(name)
+        for name in ("partial_visible", "log_inconsistent", "tasks_done_twice", "tasks_unfinished")
+    )
+    return 1 if lost or failed else 0
 
 
 if __name__ == "__main__":

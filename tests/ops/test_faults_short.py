@@ -1,5 +1,7 @@
 """The short run of the fault harness (bench/faults): kills, a plaintext scan and a full disk.
 
+The kills take down the web server once and a background worker (`amparo worker`) twice.
+
 The full run is `python -m bench.faults.run kill --rounds 100`; see bench/RESULTS_faults.md.
 """
 
@@ -32,10 +34,24 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
         prepared.stop()
 
 
-def test_killing_the_server_loses_nothing_acknowledged(instance: Instance) -> None:
+def test_killing_the_server_or_a_worker_loses_nothing_acknowledged(instance: Instance) -> None:
     rounds = 3
-    report = kill_test(instance, rounds, seed=random.SystemRandom().getrandbits(32))
+    report = kill_test(
+        instance,
+        rounds,
+        seed=random.SystemRandom().getrandbits(32),
+        workers=2,
+        targets=["worker", "web", "worker"],
+    )
     assert report.rounds == rounds
+    assert (report.web_kills, report.worker_kills) == (1, 2)
+    # Background tasks: every one enqueued ran to its end, none twice, none stuck RUNNING.
+    assert report.tasks_enqueued == rounds * 8
+    assert report.tasks_successful >= report.tasks_enqueued
+    assert report.tasks_failed == 0
+    assert report.tasks_unfinished == 0
+    assert report.tasks_done_twice == 0
+    assert report.tasks_started_twice <= report.tasks_claimed_again
     assert report.problems == []
     assert report.uploads_lost == 0
     assert report.intakes_lost == 0
