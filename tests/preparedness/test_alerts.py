@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.test import Client
+from django.urls import reverse
 
+from amparo.accounts.roles import Role
 from amparo.audit.models import AuditEvent
-from amparo.hotline.models import Case
+from amparo.hotline.models import Case, IntakeChannel
 from amparo.preparedness.alerts import activate_plan
 from amparo.preparedness.models import (
     Activation,
@@ -24,6 +27,7 @@ from amparo.preparedness.services import (
     set_pin,
 )
 from tests.preparedness.conftest import HOTLINE, fill_plan, make_family
+from tests.preparedness.test_access import PASSPHRASE, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +161,49 @@ def test_pin_is_checked():
         check_pin(plan, "4822")
     with pytest.raises(CodeRefused):
         set_pin(plan, "12")
+
+
+def test_a_hotline_volunteer_activates_for_the_family_and_it_is_recorded(smtp_inbox):
+    account = make_family(language="en")
+    plan = fill_plan(account.plan)
+    plan.hotline_may_act = True
+    plan.save()
+    client, volunteer = staff_client(Role.HOTLINE)
+
+    response = client.post(
+        reverse("preparedness:volunteer_activate"), {"reference": plan.reference}, follow=True
+    )
+    activation = Activation.objects.get()
+    assert activation.source == ActivationSource.HOTLINE
+    assert activation.volunteer == volunteer
+    assert activation.trusted_person is None
+    assert activation.case_id is not None
+    intake = Case.objects.get(pk=activation.case_id).intakes.get()
+    assert intake.channel == IntakeChannel.PLAN_ACTIVATION
+    assert intake.taken_by == volunteer
+    assert intake.caller_relationship == "hotline volunteer, for the family"
+    # The volunteer lands on the case, which says where the report came from.
+    case_page = response.content.decode()
+    assert "(Plan activation)" in case_page
+    assert "Messages sent: 2" in case_page
+    event = AuditEvent.objects.get(action="family.plan_activated")
+    assert event.actor == volunteer
+    assert f"hotline user:{volunteer.pk}" in event.detail
+    assert len(smtp_inbox.messages) == 2
+
+    # A second volunteer within the hour: nothing sent again, back to the same case.
+    other, second_volunteer = staff_client(Role.COORDINATOR)
+    again = other.post(reverse("preparedness:volunteer_activate"), {"reference": plan.reference})
+    assert again["Location"] == reverse("hotline:case", args=[activation.case_id])
+    assert len(smtp_inbox.messages) == 2
+    repeated = AuditEvent.objects.get(action="family.plan_activation_repeated")
+    assert repeated.actor == second_volunteer
+
+    # The volunteer's page and the family's page both show who activated it and what was sent.
+    found = client.post(reverse("preparedness:volunteer"), {"reference": plan.reference})
+    assert "A hotline volunteer, for the family" in found.content.decode()
+    assert "<li>Sent: 2</li>" in found.content.decode()
+    family = Client()
+    family.post(reverse("preparedness:sign_in"), {"username": "rivera", "passphrase": PASSPHRASE})
+    alerts_page = family.get(reverse("preparedness:alerts")).content.decode()
+    assert "A hotline volunteer, for the family" in alerts_page
