@@ -50,8 +50,21 @@ def placeholder_problem(text: str) -> str:
 
 
 class TemplateTextForm(forms.Form):
-    subject = forms.CharField(label=gettext_lazy("Subject (email only)"), max_length=200)
-    body = forms.CharField(label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 10}))
+    # The words are in the template's language, not the page's: their direction is their own.
+    subject = forms.CharField(
+        label=gettext_lazy("Subject (email only)"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"dir": "auto"}),
+    )
+    body = forms.CharField(
+        label=gettext_lazy("Message"), widget=forms.Textarea(attrs={"rows": 10, "dir": "auto"})
+    )
+
+    def __init__(self, *args: Any, language: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if language:
+            for name in ("subject", "body"):
+                self.fields[name].widget.attrs["lang"] = language
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

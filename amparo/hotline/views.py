@@ -499,7 +499,9 @@ def template_approve(request: HttpRequest, template_id: int) -> HttpResponse:
 def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
     template = get_object_or_404(UpdateTemplate, pk=template_id)
     initial = {"subject": template.subject, "body": template.body}
-    form = template_review.TemplateTextForm(request.POST or None, initial=initial)
+    form = template_review.TemplateTextForm(
+        request.POST or None, initial=initial, language=template.language
+    )
     if request.method == "POST" and form.is_valid():
         try:
             changed = template_review.edit_template(

@@ -68,6 +68,8 @@ def test_changed_words_wait_for_a_second_coordinator_then_reach_the_family(
     updates.mark_reviewed(template, beto)
     case, caller = located_case()
 
+    form = signed_in(alma).get(reverse("hotline:template_edit", args=[template.pk]))
+    assert 'dir="auto" lang="es"' in form.content.decode()
     page = edit(signed_in(alma), template, "Noticias", NEW_BODY)
     assert "Another coordinator must approve it" in page.content.decode()
     template.refresh_from_db()
