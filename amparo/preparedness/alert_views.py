@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from amparo.accounts.models import User
@@ -108,9 +109,12 @@ def _outcome_message(request: HttpRequest, outcome: ActivationOutcome) -> None:
     if outcome.retrying:
         messages.warning(
             request,
-            _(
+            ngettext(
+                "%(retrying)d message could not be sent yet. It will be tried again "
+                "in the next minutes.",
                 "%(retrying)d messages could not be sent yet. They will be tried again "
-                "in the next minutes."
+                "in the next minutes.",
+                outcome.retrying,
             )
             % {"retrying": outcome.retrying},
         )

@@ -297,7 +297,7 @@ def test_the_alerts_page_shows_each_messages_state(moody_server):
     client.post(reverse("preparedness:sign_in"), {"username": "rivera", "passphrase": PASSPHRASE})
     response = client.post(reverse("preparedness:activate"), {"pin": "4821"}, follow=True)
     page = response.content.decode()
-    assert "1 messages could not be sent yet" in page
+    assert "1 message could not be sent yet. It will be tried again" in page
     assert "Rosa" in page
     assert "Not sent yet, will be tried again" in page
     assert "Tried 1 time;" in page
