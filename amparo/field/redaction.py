@@ -2,7 +2,10 @@
 
 JPEG and PNG are handled here by their structure alone (no image decoding): every segment or
 chunk that can carry EXIF, GPS, XMP, IPTC, maker notes or comments is dropped and the image
-data is copied unchanged. Videos go through ffmpeg (see redaction_video.py).
+data is copied unchanged. Unless the attorney says otherwise, bystanders' faces in photos are
+then blurred (redaction_faces.py), which re-encodes the pixels. Videos go through ffmpeg
+(redaction_video.py); faces in videos are not blurred automatically. Every working copy waits
+for a person's check before it can be downloaded (redaction_review.py).
 
 A working copy is a new item in the evidence store, linked to its original by a "derived"
 custody event on each; the original is only read, never changed.
@@ -21,6 +24,7 @@ from amparo.custody.evidence import evidence_store, ingest_for, record_custody
 from amparo.evidence.custody import CustodyEvent
 from amparo.evidence.store import Item
 from amparo.field.models import Attachment, AttachmentKind
+from amparo.field.redaction_faces import Box, FaceBlurError, blur_faces, can_blur
 from amparo.field.redaction_video import (
     VIDEO_MUXERS,
     VideoRedactionError,
@@ -147,8 +151,18 @@ def can_redact(attachment: Attachment) -> bool:
     )
 
 
-def make_working_copy(attachment: Attachment, by: User) -> Attachment:
-    """A redacted copy as a new item, linked to the original by "derived" custody events."""
+def make_working_copy(
+    attachment: Attachment,
+    by: User,
+    *,
+    blur: bool = True,
+    boxes_by_hand: list[Box] | None = None,
+) -> Attachment:
+    """A redacted copy as a new item, linked to the original by "derived" custody events.
+
+    Photos lose their metadata and, with ``blur``, every face the detector finds plus any
+    rectangle given in ``boxes_by_hand``. The original is only read.
+    """
     if not on_legal_team(by, attachment.report.deployment):
         raise RedactionError(_("Only the event's legal team makes working copies."))
     if not can_redact(attachment):
@@ -157,15 +171,22 @@ def make_working_copy(attachment: Attachment, by: User) -> Attachment:
             % {"type": attachment.media_type}
         )
     filename = f"redacted-{attachment.filename}"[:200]
+    details: dict[str, str | int | bool] = {"from_item": attachment.item_id}
     if attachment.media_type in VIDEO_MUXERS:
         item = _redact_video(attachment, by, filename)
-        what = "location, device and time metadata, chapters and data streams removed"
+        details["redaction"] = (
+            "location, device and time metadata, chapters and data streams removed"
+        )
+        details["faces_blurred"] = False
     else:
-        item = _redact_photo(attachment, by, filename)
-        what = "location and device metadata removed"
-    record_custody(
-        item.id, CustodyEvent.DERIVED, by, {"from_item": attachment.item_id, "redaction": what}
-    )
+        item, faces = _redact_photo(attachment, by, filename, blur, boxes_by_hand or [])
+        details["redaction"] = "location and device metadata removed"
+        details["faces_blurred"] = blur
+        if blur:
+            details["faces_detected"] = faces[0]
+        if boxes_by_hand:
+            details["boxes_blurred_by_hand"] = faces[1]
+    record_custody(item.id, CustodyEvent.DERIVED, by, details)
     record_custody(attachment.item_id, CustodyEvent.DERIVED, by, {"to_item": item.id})
     return Attachment.objects.create(
         report=attachment.report,
@@ -182,13 +203,32 @@ def make_working_copy(attachment: Attachment, by: User) -> Attachment:
     )
 
 
-def _redact_photo(attachment: Attachment, by: User, filename: str) -> Item:
+def _redact_photo(
+    attachment: Attachment, by: User, filename: str, blur: bool, boxes_by_hand: list[Box]
+) -> tuple[Item, tuple[int, int]]:
+    """Ingest the stripped (and, with blur, face-blurred) photo; return it and the counts."""
     if attachment.size > MAX_REDACT_BYTES:
         raise RedactionError(_("The photo is too large to redact here."))
     with evidence_store().blobs.open(attachment.item_id, attachment.sha256) as reader:
         original = reader.read()
-    redacted = _STRIPPERS[attachment.media_type](original)
-    return ingest_for(by, io.BytesIO(redacted), filename=filename, media_type=attachment.media_type)
+    strip = _STRIPPERS[attachment.media_type]
+    counts = (0, 0)
+    if boxes_by_hand and not can_blur(attachment.media_type):
+        raise RedactionError(
+            _("Faces cannot be blurred in %(type)s files yet.") % {"type": attachment.media_type}
+        )
+    if (blur or boxes_by_hand) and can_blur(attachment.media_type):
+        try:
+            result = blur_faces(original, attachment.media_type, boxes_by_hand, detect=blur)
+        except FaceBlurError as error:
+            raise RedactionError(str(error)) from error
+        # Re-encoding writes no metadata; stripping again makes sure of it.
+        redacted = strip(result.data)
+        counts = (result.detected, result.added_by_hand)
+    else:
+        redacted = strip(original)
+    item = ingest_for(by, io.BytesIO(redacted), filename=filename, media_type=attachment.media_type)
+    return item, counts
 
 
 def _redact_video(attachment: Attachment, by: User, filename: str) -> Item:

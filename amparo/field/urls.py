@@ -27,6 +27,12 @@ urlpatterns = [
     path("reports/<int:pk>/export/", views.export_report_bundle, name="export_report"),
     path("attachments/<int:pk>/download/", views.download_attachment, name="download"),
     path("attachments/<int:pk>/working-copy/", views.working_copy, name="working_copy"),
+    path("working-copies/<int:pk>/", views.working_copy_check, name="working_copy_check"),
+    path(
+        "working-copies/<int:pk>/preview/",
+        views.working_copy_preview,
+        name="working_copy_preview",
+    ),
     path("detentions/<int:pk>/hotline/", views.open_hotline_intake, name="hotline_intake"),
     path("capture/", capture.capture_page, name="capture"),
     path("sw.js", capture.service_worker, name="service_worker"),

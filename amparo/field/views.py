@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,11 +15,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from PIL import Image
 
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.audit.services import record as audit
-from amparo.field import services
+from amparo.custody.evidence import evidence_store, record_custody
+from amparo.evidence.custody import CustodyEvent
+from amparo.field import redaction_review, services
 from amparo.field.export import ExportError, export_deployment, export_report
 from amparo.field.forms import (
     AssignmentForm,
@@ -32,6 +36,7 @@ from amparo.field.forms import (
 from amparo.field.models import (
     Assignment,
     Attachment,
+    AttachmentKind,
     AttendanceKind,
     Deployment,
     DeploymentStatus,
@@ -39,6 +44,8 @@ from amparo.field.models import (
     Report,
 )
 from amparo.field.redaction import RedactionError, can_redact, make_working_copy
+from amparo.field.redaction_faces import FaceBlurError, can_blur, parse_boxes
+from amparo.field.redaction_forms import CheckForm, WorkingCopyForm
 from amparo.field.reports import (
     WORK_PRODUCT_LABEL,
     AttachmentRejected,
@@ -262,7 +269,9 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "report": report,
         "label": _(WORK_PRODUCT_LABEL),
-        "attachments": [(a, can_redact(a)) for a in attachments],
+        "attachments": [(a, can_redact(a), redaction_review.check_state(a)) for a in attachments],
+        "check_labels": redaction_review.STATE_LABELS,
+        "working_copy_form": WorkingCopyForm(),
         "is_author": report.authors.filter(pk=user.pk).exists(),
         "on_legal_team": services.on_legal_team(user, report.deployment),
         "attachment_form": AttachmentForm(),
@@ -298,13 +307,23 @@ def upload_attachment(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @roles(Role.OBSERVER, Role.ATTORNEY, Role.COORDINATOR)
-def download_attachment(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+def download_attachment(request: HttpRequest, pk: int) -> HttpResponseBase:
     attachment = get_object_or_404(Attachment, pk=pk)
+    services.require_report_reader(_user(request), attachment.report)
+    if redaction_review.check_state(attachment) != redaction_review.APPROVED:
+        return refuse(
+            request,
+            _("A working copy can be downloaded only after a person on the legal team checked it."),
+            target=f"attachment:{pk}",
+        )
     reader = open_attachment(request, attachment)
     response = StreamingHttpResponse(iter_plaintext(reader), content_type=attachment.media_type)
     response["Content-Disposition"] = f'attachment; filename="{attachment.pk}-{attachment.item_id}"'
     response["Content-Length"] = str(attachment.size)
     return response
+
+
+# --- Redacted working copies and their check -----------------------------------------------
 
 
 @roles(Role.ATTORNEY)
@@ -313,13 +332,121 @@ def working_copy(request: HttpRequest, pk: int) -> HttpResponse:
     attachment = get_object_or_404(Attachment, pk=pk)
     if not services.on_legal_team(_user(request), attachment.report.deployment):
         return refuse(request, _("Only the event's legal team makes working copies."))
+    form = WorkingCopyForm(request.POST)
+    keep_faces = form.is_valid() and bool(form.cleaned_data["keep_faces"])
     try:
-        copy = make_working_copy(attachment, _user(request))
-        audit(request, "field.attachment.derived", target=f"attachment:{copy.pk}")
-        messages.success(request, _("A redacted working copy was made; check it before sharing."))
+        copy = make_working_copy(attachment, _user(request), blur=not keep_faces)
     except RedactionError as error:
         messages.error(request, str(error))
-    return redirect("field:report", pk=attachment.report_id)
+        return redirect("field:report", pk=attachment.report_id)
+    audit(request, "field.attachment.derived", target=f"attachment:{copy.pk}")
+    messages.success(request, _("A redacted working copy was made; check it before sharing."))
+    return redirect("field:working_copy_check", pk=copy.pk)
+
+
+def _copy_for_legal_team(request: HttpRequest, pk: int) -> Attachment:
+    copy = get_object_or_404(
+        Attachment.objects.select_related("report__deployment", "derived_from"),
+        pk=pk,
+        kind=AttachmentKind.WORKING_COPY,
+    )
+    if not services.on_legal_team(_user(request), copy.report.deployment):
+        raise Refusal(_("Only the event's legal team checks working copies."))
+    return copy
+
+
+def _photo_size(copy: Attachment) -> tuple[int, int] | None:
+    """The copy's width and height in pixels, read from its header only."""
+    if not can_blur(copy.media_type):
+        return None
+    with evidence_store().blobs.open(copy.item_id, copy.sha256) as reader:
+        data = reader.read()
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+    return int(width), int(height)
+
+
+@roles(Role.ATTORNEY)
+def working_copy_check(request: HttpRequest, pk: int) -> HttpResponse:
+    copy = _copy_for_legal_team(request, pk)
+    user = _user(request)
+    form = CheckForm(request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            for error in form.non_field_errors():
+                messages.error(request, str(error))
+            return redirect("field:working_copy_check", pk=pk)
+        decision = form.cleaned_data["decision"]
+        try:
+            if decision == "redo":
+                return _blur_more(request, copy, form.cleaned_data["boxes"])
+            redaction_review.record_check(copy, user, approved=decision == "approve")
+        except RedactionError as error:
+            messages.error(request, str(error))
+            return redirect("field:working_copy_check", pk=pk)
+        approved = decision == "approve"
+        audit(
+            request,
+            "field.working_copy.checked" if approved else "field.working_copy.rejected",
+            target=f"attachment:{pk}",
+        )
+        if approved:
+            messages.success(request, _("Checked. The working copy may now be downloaded."))
+        else:
+            messages.info(request, _("Rejected. The working copy stays, but cannot be shared."))
+        return redirect("field:working_copy_check", pk=pk)
+    audit(request, "field.working_copy.viewed", target=f"attachment:{pk}")
+    state = redaction_review.check_state(copy)
+    context = {
+        "copy": copy,
+        "original": copy.derived_from,
+        "state": state,
+        "state_label": redaction_review.STATE_LABELS[state],
+        "pending": state == redaction_review.PENDING,
+        "derivation": redaction_review.derivation(copy),
+        "is_video": redaction_review.is_video(copy),
+        "size": _photo_size(copy),
+        "label": _(WORK_PRODUCT_LABEL),
+    }
+    return render(request, "field/working_copy_check.html", context)
+
+
+def _blur_more(request: HttpRequest, copy: Attachment, text: str) -> HttpResponse:
+    """A new copy from the original with these rectangles blurred too; this one is rejected."""
+    size = _photo_size(copy)
+    original = copy.derived_from
+    if size is None or original is None:
+        raise RedactionError(_("Rectangles can be blurred by hand only in photos."))
+    try:
+        boxes = parse_boxes(text, *size)
+    except FaceBlurError as error:
+        raise RedactionError(str(error)) from error
+    blurred_before = bool(redaction_review.derivation(copy).get("faces_blurred", True))
+    replacement = make_working_copy(
+        original, _user(request), blur=blurred_before, boxes_by_hand=boxes
+    )
+    redaction_review.record_check(copy, _user(request), approved=False, replaced_by=replacement)
+    audit(request, "field.attachment.derived", target=f"attachment:{replacement.pk}")
+    audit(request, "field.working_copy.rejected", target=f"attachment:{copy.pk}")
+    messages.success(request, _("A new working copy was made with those rectangles blurred."))
+    return redirect("field:working_copy_check", pk=replacement.pk)
+
+
+@roles(Role.ATTORNEY)
+def working_copy_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The copy itself, for the legal team to check: shown inline if a photo."""
+    copy = _copy_for_legal_team(request, pk)
+    user = _user(request)
+    photo = can_blur(copy.media_type)
+    event = CustodyEvent.VIEWED if photo else CustodyEvent.DOWNLOADED
+    record_custody(copy.item_id, event, user, {"purpose": "check"})
+    audit(request, "field.working_copy.previewed", target=f"attachment:{pk}")
+    reader = evidence_store().blobs.open(copy.item_id, copy.sha256)
+    response = StreamingHttpResponse(iter_plaintext(reader), content_type=copy.media_type)
+    disposition = "inline" if photo else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{copy.pk}-{copy.item_id}"'
+    response["Content-Length"] = str(copy.size)
+    return response
 
 
 @roles(Role.ATTORNEY)
