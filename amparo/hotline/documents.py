@@ -11,6 +11,7 @@ assigned to them, and an attorney offered the case once they have confirmed no c
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -158,6 +159,15 @@ def open_document(request: HttpRequest, case: Case, document_id: int) -> CaseDoc
         detail=f"document:{document.pk}",
     )
     return document
+
+
+def download_name(document: CaseDocument) -> str:
+    """A neutral name for the saved file: the case and document numbers, and the type's ending.
+
+    The name given at upload stays out of the header; it can say more than the number does.
+    """
+    ending = mimetypes.guess_extension(document.media_type) or ""
+    return f"case-{document.case_id}-document-{document.pk}{ending}"
 
 
 def plaintext(document: CaseDocument) -> Iterator[bytes]:

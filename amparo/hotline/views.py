@@ -457,9 +457,7 @@ def case_document(request: HttpRequest, case_id: int, document_id: int) -> Strea
     response = StreamingHttpResponse(
         documents.plaintext(document), content_type=document.media_type
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="case-{case.pk}-document-{document.pk}"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="{documents.download_name(document)}"'
     response["Content-Length"] = str(document.size)
     return response
 

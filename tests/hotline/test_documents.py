@@ -99,6 +99,8 @@ def test_every_download_streams_the_original_and_is_a_custody_and_an_audit_event
         response = download(client, case, document)
         assert response.status_code == 200
         assert response["Content-Type"] == "image/jpeg"
+        disposition = f'attachment; filename="case-{case.pk}-document-{document.pk}.jpg"'
+        assert response["Content-Disposition"] == disposition
         assert response["Cache-Control"].count("no-store") == 1
         body = b"".join(response.streaming_content)
         assert hashlib.sha256(body).hexdigest() == document.sha256
