@@ -413,6 +413,8 @@ def working_copy_check(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _blur_more(request: HttpRequest, copy: Attachment, text: str) -> HttpResponse:
     """A new copy from the original with these rectangles blurred too; this one is rejected."""
+    if redaction_review.check_state(copy) != redaction_review.PENDING:
+        raise RedactionError(_("This working copy has already been checked."))
     size = _photo_size(copy)
     original = copy.derived_from
     if size is None or original is None:

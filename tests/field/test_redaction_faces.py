@@ -331,6 +331,12 @@ def test_blurring_more_by_hand_makes_a_new_copy_and_rejects_the_old(event: Event
         {"decision": "redo", "boxes": "400, 300, 200, 200"},
     )
     assert report.attachments.filter(kind=AttachmentKind.WORKING_COPY).count() == 2
+    # A copy already decided on is not replaced.
+    lawyer.post(
+        reverse("field:working_copy_check", args=[first.pk]),
+        {"decision": "redo", "boxes": "0, 0, 10, 10"},
+    )
+    assert report.attachments.filter(kind=AttachmentKind.WORKING_COPY).count() == 2
 
 
 def test_the_report_page_offers_the_check_and_hides_the_download_until_then(

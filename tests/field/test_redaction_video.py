@@ -269,3 +269,33 @@ def test_without_ffmpeg_the_attorney_is_told_why(
     )
     assert "ffmpeg is not installed" in response.content.decode()
     assert not report.attachments.filter(kind=AttachmentKind.WORKING_COPY).exists()
+
+
+def test_a_video_copy_is_downloaded_to_be_watched_and_shared_only_after_the_check(
+    event: Event, tmp_path: Path
+) -> None:
+    data = make_video(tmp_path / "in.mp4")
+    _original, copy = _upload_and_redact(event, data, "march.mp4", "video/mp4")
+    lawyer = signed_in_client(event.lawyer)
+    download = reverse("field:download", args=[copy.pk])
+    check = reverse("field:working_copy_check", args=[copy.pk])
+    assert signed_in_client(event.alice).get(download).status_code == 403
+    page = lawyer.get(check)
+    assert b"Faces in videos are not blurred automatically" in page.content
+    assert b"I have watched this copy and it shows no face that must be hidden" in page.content
+    preview = lawyer.get(reverse("field:working_copy_preview", args=[copy.pk]))
+    assert preview["Content-Disposition"].startswith("attachment")
+    assert b"".join(preview.streaming_content) == _read_item(copy)  # type: ignore[attr-defined]
+    store = evidence_store()
+    last = parse_custody_entry(store.log.entry(store.item(copy.item_id).custody_entries[-1]))
+    assert (last["event"], last["details"]) == ("downloaded", {"purpose": "check"})
+    # Blurring by hand is for photos only.
+    lawyer.post(check, {"decision": "redo", "boxes": "0, 0, 10, 10"})
+    assert Attachment.objects.filter(kind=AttachmentKind.WORKING_COPY).count() == 1
+    lawyer.post(check, {"decision": "approve", "confirmed": "on"})
+    last = parse_custody_entry(store.log.entry(store.item(copy.item_id).custody_entries[-1]))
+    assert last["details"]["check"] == "approved"
+    assert "watched" in last["details"]["statement"]
+    response = signed_in_client(event.alice).get(download)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == _read_item(copy)  # type: ignore[attr-defined]
