@@ -299,3 +299,21 @@ def test_a_video_copy_is_downloaded_to_be_watched_and_shared_only_after_the_chec
     response = signed_in_client(event.alice).get(download)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == _read_item(copy)  # type: ignore[attr-defined]
+
+
+def test_a_video_over_the_limit_is_refused_before_any_work(
+    event: Event, tmp_path: Path, settings: Any
+) -> None:
+    data = make_video(tmp_path / "in.mp4")
+    settings.FIELD_MAX_REDACT_VIDEO_BYTES = len(data) - 1
+    report = filed_report(event.alice, event.deployment)
+    signed_in_client(event.alice).post(
+        reverse("field:upload_attachment", args=[report.pk]),
+        {"file": SimpleUploadedFile("march.mp4", data, content_type="video/mp4")},
+    )
+    original = report.attachments.get()
+    response = signed_in_client(event.lawyer).post(
+        reverse("field:working_copy", args=[original.pk]), follow=True
+    )
+    assert "The video is too large to redact here." in response.content.decode()
+    assert not report.attachments.filter(kind=AttachmentKind.WORKING_COPY).exists()
