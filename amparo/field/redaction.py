@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
 
 from django.utils.translation import gettext as _
+from PIL import Image
 
 from amparo.accounts.models import User
 from amparo.custody.evidence import evidence_store, ingest_for, record_custody
@@ -143,6 +145,36 @@ def strip_png_metadata(data: bytes) -> bytes:
 
 
 _STRIPPERS = {"image/jpeg": strip_jpeg_metadata, "image/png": strip_png_metadata}
+_ORIENTATION_TAG = 0x0112
+
+
+def jpeg_orientation(data: bytes) -> int:
+    """The EXIF orientation (1 to 8) a JPEG asks to be shown with; 1 when none or unreadable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                value = image.getexif().get(_ORIENTATION_TAG)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return 1
+    return value if isinstance(value, int) and 2 <= value <= 8 else 1
+
+
+def with_orientation(stripped: bytes, orientation: int) -> bytes:
+    """A stripped JPEG given back its orientation, the only tag it keeps: without it a phone's
+    upright photo would be shown lying on its side."""
+    if orientation == 1:
+        return stripped
+    tiff = b"MM\x00*" + struct.pack(">IH", 8, 1)
+    tiff += struct.pack(">HHIHH", _ORIENTATION_TAG, 3, 1, orientation, 0) + struct.pack(">I", 0)
+    body = b"Exif\x00\x00" + tiff
+    segment = b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+    # After SOI and, if there is one, the JFIF APP0 segment, which must come first.
+    at = 2
+    if stripped[2:4] == b"\xff\xe0":
+        (length,) = struct.unpack(">H", stripped[4:6])
+        at = 4 + length
+    return stripped[:at] + segment + stripped[at:]
 
 
 def can_redact(attachment: Attachment) -> bool:
@@ -227,6 +259,8 @@ def _redact_photo(
         counts = (result.detected, result.added_by_hand)
     else:
         redacted = strip(original)
+        if attachment.media_type == "image/jpeg":
+            redacted = with_orientation(redacted, jpeg_orientation(original))
     item = ingest_for(by, io.BytesIO(redacted), filename=filename, media_type=attachment.media_type)
     return item, counts
 

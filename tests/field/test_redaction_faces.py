@@ -351,3 +351,25 @@ def test_the_report_page_offers_the_check_and_hides_the_download_until_then(
     assert reverse("field:download", args=[copy.pk]) not in page
     assert reverse("field:download", args=[original.pk]) in page
     assert "waiting for a person to check it" in page
+
+
+def test_unblurred_jpeg_keeps_only_its_orientation(event: Event) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker X1"
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
+    exif.get_ifd(0x8825)[2] = (40.0, 42.0, 46.08)
+    out = io.BytesIO()
+    picture().save(out, "JPEG", quality=95, exif=exif)
+    data = out.getvalue()
+    report, original = _upload(event, data, "portrait.jpg", "image/jpeg")
+    signed_in_client(event.lawyer).post(
+        reverse("field:working_copy", args=[original.pk]), {"keep_faces": "on"}
+    )
+    copy = report.attachments.get(kind=AttachmentKind.WORKING_COPY)
+    redacted = _read(copy)
+    tags = Image.open(io.BytesIO(redacted)).getexif()
+    assert dict(tags) == {0x0112: 6}
+    assert tags.get_ifd(0x8825) == {}
+    assert b"PhoneMaker" not in redacted
+    # The image data itself is untouched: same pixels as the original.
+    assert np.array_equal(bgr(redacted), bgr(data))
