@@ -5,17 +5,27 @@ address, and even an HMAC of an address is a record that a given household asked
 A shared bucket holds nothing about anyone. Its cost is that a flood slows everyone; the
 429 page then gives the hotline's phone number, and the burst is sized well above what real
 families send. Being in the database, the bucket holds across every server process.
+
+Each process also remembers, in memory, until when the database bucket said it would be
+empty. Tokens only come back with time and other processes only take them, so no token can
+exist before that moment: until then a flood is answered 429 without touching the database,
+which keeps the writer free for the intakes the bucket does admit and for staff pages.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 
 from amparo.hotline.models import IntakeBucket
@@ -46,10 +56,51 @@ class Verdict:
     retry_after_seconds: int = 0
 
 
+# (bucket name, shape) -> time.monotonic() before which the database bucket has no token.
+_empty_until: dict[tuple[str, BucketShape], float] = {}
+_empty_until_lock = threading.Lock()
+
+
+def known_refusal(name: str, shape: BucketShape) -> Verdict | None:
+    """A refusal this process can give without the database, or None if it must ask."""
+    key = (name, shape)
+    with _empty_until_lock:
+        until = _empty_until.get(key)
+        if until is None:
+            return None
+        left = until - time.monotonic()
+        if left <= 0:
+            del _empty_until[key]
+            return None
+    return Verdict(allowed=False, retry_after_seconds=max(1, math.ceil(left)))
+
+
+def forget_refusals() -> None:
+    """Drop what this process remembers, e.g. when the bucket's shape is reconfigured."""
+    with _empty_until_lock:
+        _empty_until.clear()
+
+
+@receiver(setting_changed)
+def _shape_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in {"INTAKE_BURST", "INTAKE_PER_SECOND"}:
+        forget_refusals()
+
+
 def take_token(name: str, shape: BucketShape, now: datetime | None = None) -> Verdict:
-    """Take one token from the named bucket, or say how long until one is free."""
+    """Take one token from the named bucket, or say how long until one is free.
+
+    Called inside the caller's write transaction, the token commits (or rolls back) with
+    whatever the caller stores. A refusal writes nothing.
+    """
+    remember = now is None
+    if remember:
+        known = known_refusal(name, shape)
+        if known is not None:
+            return known
     now = now or timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own: if the caller's work fails, the token goes back with it.
+    with transaction.atomic(savepoint=False):
         bucket = IntakeBucket.objects.select_for_update().filter(name=name).first()
         if bucket is None:
             bucket = IntakeBucket(name=name, tokens=shape.capacity, updated_at=now)
@@ -60,8 +111,9 @@ def take_token(name: str, shape: BucketShape, now: datetime | None = None) -> Ve
             bucket.updated_at = now
             bucket.save()
             return Verdict(allowed=True)
-        bucket.tokens = tokens
-        bucket.updated_at = now
-        bucket.save()
-    wait = (1.0 - tokens) / shape.refill_per_second if shape.refill_per_second > 0 else 3600
+    rate = shape.refill_per_second
+    wait = (1.0 - tokens) / rate if rate > 0 else 3600.0
+    if remember:
+        with _empty_until_lock:
+            _empty_until[(name, shape)] = time.monotonic() + wait
     return Verdict(allowed=False, retry_after_seconds=max(1, math.ceil(wait)))

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
@@ -30,7 +29,7 @@ from amparo.hotline.forms import (
     NoteForm,
     StatusForm,
 )
-from amparo.hotline.intake_throttle import public_form_bucket, take_token
+from amparo.hotline.intake_throttle import Verdict, known_refusal, public_form_bucket
 from amparo.hotline.models import (
     Case,
     CaseStatus,
@@ -68,30 +67,33 @@ def _intake_initial(request: HttpRequest) -> dict[str, Any]:
 # --- the public form -------------------------------------------------------------------
 
 
+def _busy(request: HttpRequest, verdict: Verdict) -> HttpResponse:
+    response = render(
+        request, "hotline/busy.html", {"retry_after": verdict.retry_after_seconds}, status=429
+    )
+    response["Retry-After"] = str(verdict.retry_after_seconds)
+    return response
+
+
 @public
 @sensitive_post_parameters("a_number", "date_of_birth")
 def help_form(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
+        shape = public_form_bucket()
+        # When this process already knows the bucket is empty, the form is not even read.
+        known = known_refusal(PUBLIC_FORM_BUCKET, shape)
+        if known is not None:
+            return _busy(request, known)
         form = IntakeForm(request.POST)
         valid = form.is_valid()
-        # One write transaction per submission: the token and the case commit together.
-        with transaction.atomic():
-            verdict = take_token(PUBLIC_FORM_BUCKET, public_form_bucket())
-            if verdict.allowed and valid:
-                outcome = services.record_intake(
-                    services.IntakeAnswers.from_cleaned(form.cleaned_data),
-                    IntakeChannel.PUBLIC_FORM,
-                )
-                record(None, "hotline.intake.public", target=f"case:{outcome.case.pk}")
+        # One write transaction per submission: token, case and audit event together.
+        verdict, _outcome = services.record_public_intake(
+            services.IntakeAnswers.from_cleaned(form.cleaned_data) if valid else None,
+            PUBLIC_FORM_BUCKET,
+            shape,
+        )
         if not verdict.allowed:
-            response = render(
-                request,
-                "hotline/busy.html",
-                {"retry_after": verdict.retry_after_seconds},
-                status=429,
-            )
-            response["Retry-After"] = str(verdict.retry_after_seconds)
-            return response
+            return _busy(request, verdict)
         if valid:
             return redirect("hotline:help_thanks")
     elif request.method == "GET":

@@ -1,0 +1,174 @@
+"""How the public form admits a submission: the token bucket, its in-memory refusals, one
+transaction per submission, groups that commit together, and the one-query duplicate check."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from amparo.audit.models import AuditEvent
+from amparo.hotline import services
+from amparo.hotline.intake_throttle import (
+    BucketShape,
+    forget_refusals,
+    known_refusal,
+    take_token,
+)
+from amparo.hotline.models import Case, DuplicateReason, Intake, IntakeBucket, StatusEvent
+from tests.hotline.factories import answers, intake
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "caller_name": "Rosa",
+    "caller_language": "es",
+    "legal_name": "José Luis Hernández",
+    "date_of_birth": "1987-04-23",
+    "country_of_birth": "Guatemala",
+    "a_number": "A012-345-678",
+    "needs_legal": "on",
+    "update_channel": "",
+}
+TIGHT = BucketShape(capacity=2, refill_per_second=0.01)
+
+
+@pytest.fixture(autouse=True)
+def fresh_memory() -> None:
+    forget_refusals()
+
+
+def test_a_refusal_is_remembered_and_answered_without_the_database():
+    assert take_token("t", TIGHT).allowed
+    assert take_token("t", TIGHT).allowed
+    stored = IntakeBucket.objects.get(name="t")
+    first = take_token("t", TIGHT)
+    assert not first.allowed
+    assert 90 <= first.retry_after_seconds <= 101
+    # The refusal wrote nothing: the bucket is as the last admitted token left it.
+    assert IntakeBucket.objects.get(name="t").updated_at == stored.updated_at
+    with CaptureQueriesContext(connection) as queries:
+        again = take_token("t", TIGHT)
+    assert len(queries) == 0
+    assert not again.allowed
+    assert 1 <= again.retry_after_seconds <= first.retry_after_seconds
+    # Another shape of the same bucket is not refused from memory.
+    assert known_refusal("t", BucketShape(capacity=2, refill_per_second=100)) is None
+
+
+def test_the_remembered_refusal_ends_when_a_token_is_due(monkeypatch):
+    assert take_token("t", TIGHT).allowed
+    assert take_token("t", TIGHT).allowed
+    assert not take_token("t", TIGHT).allowed
+    later = time.monotonic() + 101
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert known_refusal("t", TIGHT) is None
+
+
+def test_changing_the_limit_forgets_refusals(settings):
+    settings.INTAKE_BURST = 1
+    settings.INTAKE_PER_SECOND = 0.01
+    client = Client()
+    assert client.post(reverse("hotline:help"), FORM).status_code == 302
+    refused = client.post(reverse("hotline:help"), FORM)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) >= 1
+    IntakeBucket.objects.all().delete()
+    # Same shape: still refused from memory, the database is not asked.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(reverse("hotline:help"), FORM).status_code == 429
+    assert not any("hotline_" in query["sql"] for query in queries.captured_queries)
+    settings.INTAKE_BURST = 5
+    assert client.post(reverse("hotline:help"), FORM).status_code == 302
+
+
+def test_an_intake_is_one_transaction_with_its_token_and_audit_event(settings):
+    settings.INTAKE_BURST = 10
+    settings.INTAKE_PER_SECOND = 0.01
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().post(reverse("hotline:help"), FORM)
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert Intake.objects.get().case == case
+    assert StatusEvent.objects.get().case == case
+    assert AuditEvent.objects.get(action="hotline.intake.public").target == f"case:{case.pk}"
+    assert 8.9 < IntakeBucket.objects.get().tokens < 9.1
+    sql = [query["sql"] for query in queries.captured_queries]
+    # One savepoint for the submission (the test's own transaction stands in for BEGIN),
+    # none nested inside it.
+    assert sum(s.startswith("SAVEPOINT") for s in sql) == 1
+    assert sum(s.startswith('SELECT "hotline_case"') for s in sql) == 1  # duplicates
+
+
+def test_a_failed_store_spends_no_token_and_leaves_nothing(settings, monkeypatch):
+    settings.INTAKE_BURST = 10
+    settings.INTAKE_PER_SECOND = 0.01
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(services, "record", broken)
+    with pytest.raises(RuntimeError, match="disk gone"):
+        Client().post(reverse("hotline:help"), FORM)
+    assert not Case.objects.exists()
+    assert not Intake.objects.exists()
+    assert not IntakeBucket.objects.exists()
+
+
+def test_an_invalid_form_spends_a_token_and_opens_no_case(settings):
+    settings.INTAKE_BURST = 10
+    settings.INTAKE_PER_SECOND = 0.01
+    response = Client().post(reverse("hotline:help"), {**FORM, "a_number": "12-34"})
+    assert response.status_code == 200
+    assert "8 or 9 digits" in response.content.decode()
+    assert not Case.objects.exists()
+    assert 8.9 < IntakeBucket.objects.get().tokens < 9.1
+
+
+def test_a_group_commits_every_submission_but_one_that_fails():
+    shape = BucketShape(capacity=10, refill_per_second=0.01)
+    taken = intake().case
+    group = []
+    for number in range(3):
+        now = timezone.now()
+        given = answers(legal_name=f"Persona {number}", a_number=f"A98765432{number}")
+        group.append(
+            services._Submission(
+                answers=given,
+                case=services._unsaved_case(given, now),
+                received_at=now,
+                bucket="group",
+                shape=shape,
+            )
+        )
+    group[1].case.pk = taken.pk  # type: ignore[union-attr]  # its insert must fail
+    services._GroupCommitter._write(group)
+    assert group[0].outcome is not None
+    assert group[2].outcome is not None
+    assert group[1].outcome is None
+    assert group[1].error is not None
+    assert Case.objects.count() == 3
+    assert set(Intake.objects.values_list("caller_name", flat=True)) == {"Rosa Hernández"}
+    assert Intake.objects.count() == 3
+    # The failed submission's token went back with its savepoint.
+    assert 7.9 < IntakeBucket.objects.get(name="group").tokens < 8.1
+
+
+def test_duplicates_are_found_with_one_query():
+    first = intake().case
+    second = intake(a_number="", legal_name="Jose Luis Hernandez Ramirez").case
+    third = intake(a_number="A 555 555 555", legal_name="Someone Else", date_of_birth=None).case
+    elsewhere = intake(a_number="", country_of_birth="Honduras").case
+    other_day = intake(a_number="", date_of_birth=date(1990, 1, 1)).case
+    latest = intake().case
+    with CaptureQueriesContext(connection) as queries:
+        found = services.find_possible_duplicates(latest)
+    assert len(queries) == 1
+    assert found == [(first, DuplicateReason.A_NUMBER), (second, DuplicateReason.NAME_BIRTH)]
+    assert not {third, elsewhere, other_day} & {case for case, _reason in found}
