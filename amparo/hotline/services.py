@@ -171,8 +171,12 @@ def find_possible_duplicates(case: Case) -> list[tuple[Case, str]]:
     found: dict[int, tuple[Case, str]] = {}
     country = normalise_name(case.country_of_birth)
     names = [case.legal_name, *case.other_names.splitlines()]
-    others = Case.objects.filter(candidates, merged_into=None).exclude(pk=case.pk).order_by("pk")
+    # Merged cases are skipped here, not in SQL: "merged_into IS NULL" matches nearly every
+    # row, and SQLite would then walk that index (the whole table) instead of the two above.
+    others = Case.objects.filter(candidates).exclude(pk=case.pk).order_by("pk")
     for other in others:
+        if other.merged_into_id is not None:
+            continue
         if case.a_number_index and other.a_number_index == case.a_number_index:
             found[other.pk] = (other, DuplicateReason.A_NUMBER)
             continue

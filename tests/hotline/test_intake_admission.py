@@ -172,3 +172,26 @@ def test_duplicates_are_found_with_one_query():
     assert len(queries) == 1
     assert found == [(first, DuplicateReason.A_NUMBER), (second, DuplicateReason.NAME_BIRTH)]
     assert not {third, elsewhere, other_day} & {case for case, _reason in found}
+
+
+def test_the_duplicate_check_searches_the_blind_indexes_not_the_whole_table():
+    for number in range(30):
+        intake(legal_name=f"Persona {number}", a_number=f"A11111{number:04d}")
+    merged = intake(legal_name="José Luis Hernández Ramírez").case
+    kept = intake(legal_name="José Luis Hernández Ramírez", a_number="").case
+    Case.objects.filter(pk=merged.pk).update(merged_into=kept)
+    latest = intake(legal_name="José Luis Hernández Ramírez").case
+    with CaptureQueriesContext(connection) as queries:
+        found = services.find_possible_duplicates(latest)
+    # The merged case shares the A-number but only the case it went into is named.
+    assert found == [(kept, DuplicateReason.NAME_BIRTH)]
+    (query,) = queries.captured_queries
+    with connection.cursor() as cursor:
+        sql = query["sql"]
+        # The logged SQL has its parameters inlined; the plan is the same.
+        cursor.execute("EXPLAIN QUERY PLAN " + sql)
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "a_number_index" in plan
+    assert "date_of_birth_index" in plan
+    assert "merged_into" not in plan
+    assert "SCAN hotline_case" not in plan
