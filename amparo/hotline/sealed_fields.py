@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,14 +61,26 @@ def _read_or_create_key_file(path: Path) -> bytes:
     except FileNotFoundError:
         pass
     encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    # Written in full under a name of its own, then linked into place: another process that
+    # starts at the same moment finds either no key file or a complete one, never an empty
+    # file, and a crash mid-write leaves no half-made key behind.
+    fd, draft = tempfile.mkstemp(prefix=".field_key-", dir=path.parent)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return _decode_key(path.read_text(), str(path))
-    with os.fdopen(fd, "w") as handle:
-        handle.write(encoded + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+        with os.fdopen(fd, "w") as handle:  # mkstemp makes it 0600
+            handle.write(encoded + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(draft, path)
+        except FileExistsError:  # another process made it first
+            return _decode_key(path.read_text(), str(path))
+    finally:
+        os.unlink(draft)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
     return _decode_key(encoded, str(path))
 
 
