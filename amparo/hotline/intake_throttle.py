@@ -101,15 +101,16 @@ def take_token(name: str, shape: BucketShape, now: datetime | None = None) -> Ve
     now = now or timezone.now()
     # No savepoint of its own: if the caller's work fails, the token goes back with it.
     with transaction.atomic(savepoint=False):
-        bucket = IntakeBucket.objects.select_for_update().filter(name=name).first()
-        if bucket is None:
-            bucket = IntakeBucket(name=name, tokens=shape.capacity, updated_at=now)
-        elapsed = max((now - bucket.updated_at).total_seconds(), 0.0)
-        tokens = min(shape.capacity, bucket.tokens + elapsed * shape.refill_per_second)
+        bucket = IntakeBucket.objects.select_for_update().filter(name=name)
+        stored = list(bucket.values_list("tokens", "updated_at"))
+        held, updated_at = stored[0] if stored else (shape.capacity, now)
+        elapsed = max((now - updated_at).total_seconds(), 0.0)
+        tokens = min(shape.capacity, held + elapsed * shape.refill_per_second)
         if tokens >= 1.0:
-            bucket.tokens = tokens - 1.0
-            bucket.updated_at = now
-            bucket.save()
+            if stored:
+                bucket.update(tokens=tokens - 1.0, updated_at=now)
+            else:
+                IntakeBucket.objects.create(name=name, tokens=tokens - 1.0, updated_at=now)
             return Verdict(allowed=True)
     rate = shape.refill_per_second
     wait = (1.0 - tokens) / rate if rate > 0 else 3600.0
