@@ -140,11 +140,15 @@ def _remove_stale_registrations() -> None:
     directory = workers_directory()
     if not directory.is_dir():
         return
+    dead = [path for path in directory.glob("*.lock") if is_alive(path.stem) is False]
+    if not dead:
+        return
+    # Asked after the deaths were seen, so no task of theirs can be claimed after this.
     holding = {
         _lock_path(worker_ids[-1]).name
         for worker_ids in DBTaskResult.objects.running().values_list("worker_ids", flat=True)
         if worker_ids
     }
-    for path in directory.glob("*.lock"):
-        if path.name not in holding and is_alive(path.stem) is False:
+    for path in dead:
+        if path.name not in holding:
             path.unlink(missing_ok=True)
