@@ -1,8 +1,8 @@
 """Benchmark the public intake against a bare Django view, both served by gunicorn on loopback.
 
-Run with ``.venv/bin/python -m bench.bench_intake``. In one run it starts gunicorn (two sync
-workers, the default SQLite database in a throwaway data directory) and, alternating rounds
-so that both see the same machine load, drives:
+Run with ``.venv/bin/python -m bench.bench_intake``. In one run it starts gunicorn (two
+workers of four threads each, the default SQLite database in a throwaway data directory)
+and, alternating rounds so that both see the same machine load, drives:
 
 * a bare view (``@public``, returns "ok") through the full middleware stack, and
 * the public "I need help" form: a POST with every section filled, which passes the rate
@@ -404,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.clients} client threads × {args.requests} requests per round, "
         f"{args.rounds} alternating rounds, medians reported.",
         "",
+        "Command: `.venv/bin/python -m bench.bench_intake "
+        f"--clients {args.clients} --requests {args.requests} --rounds {args.rounds} "
+        f"--overload-seconds {args.overload_seconds:g}`",
+        "",
         "| view | requests/s | p50 ms | p95 ms | statuses |",
         "|---|---|---|---|---|",
     ]
@@ -415,11 +419,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{statistics.median(r.p95 for r in rounds) * 1000:.0f} | {dict(statuses)} |"
         )
     ratio = intake_rate / bare_rate if bare_rate else 0.0
+    paired = ", ".join(
+        f"{i.rate / b.rate:.2f}" for b, i in zip(bare_rounds, intake_rounds, strict=True)
+    )
     lines += [
         "",
         f"Intake / bare ratio: **{ratio:.2f}** (target ≥ 0.5); intake p95 "
         f"**{intake_p95 * 1000:.0f} ms** (target < 500 ms). Acknowledged intakes in these "
-        f"rounds: {acknowledged}.",
+        f"rounds: {acknowledged}. Ratio in each pair of alternating rounds: {paired}.",
         "",
         f"## Overload: {intake_rate * 10:.0f} intakes/s offered for {args.overload_seconds:.0f} s "
         "with the shipped limit (burst 30, 2/s)",
