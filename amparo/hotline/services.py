@@ -352,22 +352,28 @@ class _GroupCommitter:
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[_Submission] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
         self._started_in: int | None = None
         self._start_lock = threading.Lock()
 
     def submit(self, submission: _Submission) -> None:
         with self._start_lock:
-            if self._started_in != os.getpid():  # first use, or first use after a fork
+            if self._started_in != os.getpid():  # the parent's writer did not fork with us
                 self._queue = queue.SimpleQueue()
-                threading.Thread(
-                    target=self._run, args=(self._queue,), name="intake-writer", daemon=True
-                ).start()
+                self._writer = None
                 self._started_in = os.getpid()
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._run, args=(self._queue,), name="intake-writer", daemon=True
+                )
+                self._writer.start()
             self._queue.put(submission)
         if not submission.done.wait(self.answer_within_seconds):
             raise TimeoutError("the intake was not committed in time")
-        if submission.error is not None:
+        if isinstance(submission.error, Exception):
             raise submission.error
+        if submission.error is not None:
+            raise RuntimeError("the intake writer stopped") from submission.error
 
     def _run(self, waiting: queue.SimpleQueue[_Submission]) -> None:
         while True:
@@ -379,11 +385,15 @@ class _GroupCommitter:
                     break
             try:
                 self._write(group)
-            except Exception as error:  # handed to every request of the group
+            except BaseException as error:  # handed to every request of the group
                 for submission in group:
                     submission.verdict, submission.outcome = None, None
                     submission.error = error
                 connection.close()  # the next group starts on a fresh connection
+                if not isinstance(error, Exception):
+                    with self._start_lock:  # this writer ends; the next submission starts one
+                        self._writer = None
+                    raise
             finally:
                 for submission in group:
                     submission.done.set()
