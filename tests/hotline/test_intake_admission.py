@@ -175,6 +175,8 @@ def test_duplicates_are_found_with_one_query():
 
 
 def test_the_duplicate_check_searches_the_blind_indexes_not_the_whole_table():
+    if connection.vendor != "sqlite":
+        pytest.skip("reads SQLite's query plan")
     for number in range(30):
         intake(legal_name=f"Persona {number}", a_number=f"A11111{number:04d}")
     merged = intake(legal_name="José Luis Hernández Ramírez").case
