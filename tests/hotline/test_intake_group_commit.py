@@ -1,4 +1,5 @@
-"""The public form under concurrent load, served by `amparo serve` on a real SQLite file.
+"""The public form under concurrent load, served by gunicorn on a real SQLite file: through
+`amparo serve` (sync workers) and with two workers of four threads each.
 
 Submissions that arrive together share one commit (services._GroupCommitter); these tests
 check what that must never cost: every acknowledged intake is stored, with its audit event,
@@ -8,6 +9,8 @@ even when the whole server is SIGKILLed while submissions are in flight.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,18 +18,56 @@ from pathlib import Path
 
 import pytest
 
-from bench.faults.instance import Instance, is_acknowledged, post_intake
+from bench.faults.instance import REPOSITORY, Instance, is_acknowledged, post_intake
+from bench.faults.instance import request as http_request
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Instance]:
+def start_threaded(instance: Instance) -> None:
+    """gunicorn with two workers of four threads, so that submissions can share a group
+    (`amparo serve`'s sync workers take one request at a time: groups of one)."""
+    log = (instance.root / "server.log").open("ab")
+    instance.process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "amparo.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{instance.port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ],
+        cwd=REPOSITORY,
+        env=instance.environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # Instance.kill() SIGKILLs the whole group
+    )
+    log.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if http_request(instance.port, "GET", "/hotline/help/", timeout=5)[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+@pytest.fixture(params=["serve", "threads"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Instance]:
     instance = Instance(tmp_path / "instance")
     instance.data_dir.mkdir(parents=True)
     instance.temp_dir.mkdir(parents=True)
     instance.run_module("amparo.cli", "migrate", "--no-input", "--verbosity", "0")
-    instance.start()
+    if request.param == "serve":
+        instance.start()
+    else:
+        start_threaded(instance)
     try:
         yield instance
     finally:
