@@ -5,9 +5,11 @@ A-numbers and dates of birth travel only in POST bodies and are never put in a U
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib import messages
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
@@ -40,6 +42,7 @@ from amparo.hotline.models import (
 )
 from amparo.web.policy import Refusal, public, roles
 
+logger = logging.getLogger(__name__)
 STAFF_ROLES = (Role.HOTLINE, Role.COORDINATOR)
 PUBLIC_FORM_BUCKET = "public-intake"
 
@@ -67,9 +70,13 @@ def _intake_initial(request: HttpRequest) -> dict[str, Any]:
 # --- the public form -------------------------------------------------------------------
 
 
-def _busy(request: HttpRequest, verdict: Verdict) -> HttpResponse:
+# How long a family is asked to wait when the database could not store their answers.
+RETRY_AFTER_FAILURE_SECONDS = 30
+
+
+def _busy(request: HttpRequest, verdict: Verdict, status: int = 429) -> HttpResponse:
     response = render(
-        request, "hotline/busy.html", {"retry_after": verdict.retry_after_seconds}, status=429
+        request, "hotline/busy.html", {"retry_after": verdict.retry_after_seconds}, status=status
     )
     response["Retry-After"] = str(verdict.retry_after_seconds)
     return response
@@ -87,11 +94,19 @@ def help_form(request: HttpRequest) -> HttpResponse:
         form = IntakeForm(request.POST)
         valid = form.is_valid()
         # One write transaction per submission: token, case and audit event together.
-        verdict, _outcome = services.record_public_intake(
-            services.IntakeAnswers.from_cleaned(form.cleaned_data) if valid else None,
-            PUBLIC_FORM_BUCKET,
-            shape,
-        )
+        try:
+            verdict, _outcome = services.record_public_intake(
+                services.IntakeAnswers.from_cleaned(form.cleaned_data) if valid else None,
+                PUBLIC_FORM_BUCKET,
+                shape,
+            )
+        except (OperationalError, TimeoutError):
+            # Locked too long, disk full, database gone: not acknowledged, and the family is
+            # asked to send it again or to call. (After a timeout the writer may still store
+            # it; the second sending is then flagged as a possible duplicate.)
+            logger.exception("a public intake could not be stored")
+            failed = Verdict(allowed=False, retry_after_seconds=RETRY_AFTER_FAILURE_SECONDS)
+            return _busy(request, failed, status=503)
         if not verdict.allowed:
             return _busy(request, verdict)
         if valid:

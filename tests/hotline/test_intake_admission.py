@@ -7,7 +7,7 @@ import time
 from datetime import date
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -119,6 +119,27 @@ def test_a_failed_store_spends_no_token_and_leaves_nothing(settings, monkeypatch
     assert not Case.objects.exists()
     assert not Intake.objects.exists()
     assert not IntakeBucket.objects.exists()
+
+
+def test_a_database_failure_is_a_503_with_retry_after_and_stores_nothing(
+    settings, monkeypatch, caplog
+):
+    settings.INTAKE_BURST = 10
+    settings.INTAKE_PER_SECOND = 0.01
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise OperationalError("database or disk is full")
+
+    monkeypatch.setattr(services, "record", full_disk)
+    response = Client().post(reverse("hotline:help"), FORM)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "Your answers were not sent" in response.content.decode()
+    assert not Case.objects.exists()
+    assert not IntakeBucket.objects.exists()
+    assert "could not be stored" in caplog.text
+    for secret in ("012345678", "012-345-678", "1987-04-23"):
+        assert secret not in caplog.text
 
 
 def test_an_invalid_form_spends_a_token_and_opens_no_case(settings):
