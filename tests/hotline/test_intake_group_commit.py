@@ -8,6 +8,7 @@ even when the whole server is SIGKILLed while submissions are in flight.
 
 from __future__ import annotations
 
+import http.client
 import sqlite3
 import subprocess
 import sys
@@ -98,8 +99,8 @@ def submit_many(instance: Instance, senders: int, each: int, prefix: str) -> lis
             marker = f"{prefix}-{number}-{i}"
             try:
                 ok = is_acknowledged(*post_intake(instance, marker))
-            except OSError:
-                return  # the server went away mid-request: not acknowledged
+            except (OSError, http.client.HTTPException):
+                return  # the server went away mid-request (or mid-answer): not acknowledged
             if ok:
                 with lock:
                     acknowledged.append(marker)

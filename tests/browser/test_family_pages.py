@@ -12,11 +12,10 @@ from playwright.sync_api import BrowserContext, expect
 from amparo.preparedness.alerts import activate_plan
 from amparo.preparedness.models import ActivationSource, FamilyAccount
 from tests.browser.accessibility import axe_violations
-from tests.browser.conftest import artifacts, browser, new_context, site
 from tests.preparedness.conftest import fill_plan, make_family
 from tests.preparedness.test_alert_retries import PASSPHRASE, MoodyServer, moody_server
 
-__all__ = ["artifacts", "browser", "moody_server", "new_context", "site"]
+__all__ = ["moody_server"]
 
 pytestmark = pytest.mark.browser
 
