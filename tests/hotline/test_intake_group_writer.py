@@ -81,10 +81,16 @@ def test_a_writer_that_dies_fails_its_group_and_is_replaced():
     committer = RecordingCommitter()
     committer.go_on.set()
     committer.submit(submission())
+    writer = committer._writer
+    assert writer is not None
     committer.die_once = True
     doomed = submission()
     with pytest.raises(RuntimeError, match="writer stopped"):
         committer.submit(doomed)
+    # Let the thread finish dying inside this test, so that pytest does not report its ending
+    # against whichever test runs next.
+    writer.join(10)
+    assert not writer.is_alive()
     assert doomed.verdict is None
     after = submission()
     committer.submit(after)
