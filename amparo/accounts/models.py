@@ -11,6 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from amparo.accounts.roles import Role
+from amparo.hotline.sealed_fields import seal, unseal
+
+
+def totp_secret_context(user_id: int) -> str:
+    """Associated data for a sealed TOTP secret: it opens only on its owner's device row."""
+    return f"accounts.totpdevice.secret:user:{user_id}"
 
 
 class PartnerOrganization(models.Model):
@@ -99,12 +105,17 @@ class Invitation(models.Model):
 
 
 class TOTPDevice(models.Model):
-    """A person's authenticator app. Unconfirmed until they type a code it shows."""
+    """A person's authenticator app. Unconfirmed until they type a code it shows.
+
+    The base32 secret is stored only sealed (AES-256-GCM under the field key, with the
+    owner's user id as associated data, so a sealed secret copied onto another person's
+    row does not open). `secret` reads and writes it in the clear; set `user` first.
+    """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device"
     )
-    secret = models.CharField(max_length=64)
+    sealed_secret = models.CharField(max_length=128)
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # The newest 30-second step ever accepted; a code from that step or earlier is a replay.
@@ -112,6 +123,16 @@ class TOTPDevice(models.Model):
 
     def __str__(self) -> str:
         return f"authenticator of user {self.user_id}"
+
+    @property
+    def secret(self) -> str:
+        return unseal(totp_secret_context(self.user_id), self.sealed_secret)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        if self.user_id is None:
+            raise ValueError("a TOTP secret is sealed for its owner: set the user first")
+        self.sealed_secret = seal(totp_secret_context(self.user_id), value)
 
 
 class RecoveryCode(models.Model):

@@ -551,7 +551,7 @@ def start_enrolment_in_session(request: HttpRequest) -> TOTPDevice:
     ):
         device.secret = pyotp.random_base32(length=32)
         TOTPDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(
-            secret=device.secret
+            sealed_secret=device.sealed_secret
         )
         request.session[ENROL_SHOWN_KEY] = hash_token(device.secret)
     return device
