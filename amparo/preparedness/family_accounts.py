@@ -149,7 +149,7 @@ def pending_account(request: HttpRequest) -> FamilyAccount | None:
 def totp_matches(account: FamilyAccount, code: str) -> bool:
     """A code from the current 30-second step or one either side, each step used once."""
     code = "".join(code.split())
-    if not account.totp_secret or len(code) != 6 or not code.isdigit():
+    if not account.sealed_totp_secret or len(code) != 6 or not code.isdigit():
         return False
     totp = pyotp.TOTP(account.totp_secret)
     current = int(time.time() // 30)
@@ -181,9 +181,9 @@ def complete_sign_in_with_code(request: HttpRequest, code: str) -> FamilyAccount
 
 def start_totp(account: FamilyAccount) -> str:
     """The unconfirmed secret for the authenticator app (made once); its provisioning URI."""
-    if account.totp_confirmed_at is None and not account.totp_secret:
+    if account.totp_confirmed_at is None and not account.sealed_totp_secret:
         account.totp_secret = pyotp.random_base32(length=32)
-        account.save(update_fields=["totp_secret"])
+        account.save(update_fields=["sealed_totp_secret"])
     return str(
         pyotp.TOTP(account.totp_secret).provisioning_uri(
             name=account.username, issuer_name=settings.MFA_ISSUER

@@ -2,7 +2,7 @@
 
 Families are not staff: a FamilyAccount is not a Django user, so no staff page ever
 admits one. Secrets (passphrase, PIN, activation codes, share tokens) are stored only as
-hashes.
+hashes; the optional TOTP secret, which has to be read back, is sealed with the field key.
 """
 
 from __future__ import annotations
@@ -11,6 +11,14 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from amparo.hotline.sealed_fields import seal, unseal
+
+
+def totp_secret_context(account_id: int) -> str:
+    """Associated data for a family's sealed TOTP secret: it opens only on its own row."""
+    return f"preparedness.familyaccount.totp_secret:account:{account_id}"
+
 
 # Languages a family may choose for its plan, card and messages; wider than the UI's.
 FAMILY_LANGUAGES = [
@@ -30,7 +38,8 @@ class FamilyAccount(models.Model):
     display_name = models.CharField(_("your name"), max_length=200)
     language = models.CharField(_("language"), max_length=8, choices=FAMILY_LANGUAGES, default="en")
     passphrase_hash = models.CharField(max_length=200)
-    totp_secret = models.CharField(max_length=64, blank=True)
+    # Empty until the family starts setting up an authenticator; see `totp_secret`.
+    sealed_totp_secret = models.CharField(max_length=128, blank=True)
     totp_confirmed_at = models.DateTimeField(null=True, blank=True)
     totp_last_step = models.BigIntegerField(default=-1)
     is_active = models.BooleanField(default=True)
@@ -38,6 +47,17 @@ class FamilyAccount(models.Model):
 
     def __str__(self) -> str:
         return f"family account {self.pk}"
+
+    @property
+    def totp_secret(self) -> str:
+        """The base32 secret in the clear, or "" when none was made."""
+        return unseal(totp_secret_context(self.pk), self.sealed_totp_secret)
+
+    @totp_secret.setter
+    def totp_secret(self, value: str) -> None:
+        if self.pk is None:
+            raise ValueError("a TOTP secret is sealed for its account: save the account first")
+        self.sealed_totp_secret = seal(totp_secret_context(self.pk), value)
 
 
 class RepresentationForm(models.TextChoices):
