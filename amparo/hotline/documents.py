@@ -27,6 +27,7 @@ from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.audit.services import record as audit
 from amparo.custody.evidence import actor_of, evidence_store, record_custody
+from amparo.custody.streaming import stream_original
 from amparo.evidence.blobstore import BlobTooLargeError
 from amparo.evidence.custody import CustodyEvent
 from amparo.hotline.models import Case, CaseDocument, CaseDocumentKind
@@ -57,17 +58,18 @@ def document_max_bytes() -> int:
     return int(getattr(settings, "AMPARO_HOTLINE_DOCUMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
-def case_family(case: Case) -> list[int]:
-    """The case and every case merged into it, at any depth: their documents are its own."""
-    ids, frontier = [case.pk], [case.pk]
-    while frontier:
-        frontier = list(Case.objects.filter(merged_into__in=frontier).values_list("pk", flat=True))
-        ids += frontier
-    return ids
+def surviving_case(case: Case) -> Case:
+    """The case this one was merged into, followed to the end; the case itself if not merged."""
+    seen = {case.pk}
+    while case.merged_into_id is not None and case.merged_into_id not in seen:
+        seen.add(case.merged_into_id)
+        case = Case.objects.select_related("assigned_attorney").get(pk=case.merged_into_id)
+    return case
 
 
 def documents_of(case: Case) -> QuerySet[CaseDocument]:
-    return CaseDocument.objects.filter(case__in=case_family(case)).select_related("added_by")
+    """The documents on this case; a merge moves the absorbed case's documents here."""
+    return CaseDocument.objects.filter(case=case).select_related("added_by")
 
 
 def may_read(user: User, case: Case) -> bool:
@@ -173,6 +175,4 @@ def download_name(document: CaseDocument) -> str:
 def plaintext(document: CaseDocument) -> Iterator[bytes]:
     """The original, decrypted as it is read; opened only when the first chunk is asked for,
     so a response that is never sent leaves no file open."""
-    with evidence_store().blobs.open(document.item_id, document.sha256) as reader:
-        while chunk := reader.read(CHUNK_SIZE):
-            yield chunk
+    return stream_original(document.item_id, document.sha256, CHUNK_SIZE)

@@ -25,6 +25,7 @@ from amparo.hotline.intake_throttle import BucketShape, Verdict, known_refusal, 
 from amparo.hotline.models import (
     BondOutcome,
     Case,
+    CaseDocument,
     CaseStatus,
     CustodySearch,
     Deadline,
@@ -449,8 +450,8 @@ def open_duplicate_flags(case: Case) -> QuerySet[DuplicateFlag]:
 
 @transaction.atomic
 def merge_cases(keep: Case, absorb: Case, by: User) -> Case:
-    """Fold `absorb` into `keep`: every intake, step, search, hearing and note moves over
-    with its own time and author; `absorb` stays as a pointer to `keep`."""
+    """Fold `absorb` into `keep`: every intake, step, search, hearing, note and document moves
+    over with its own time and author; `absorb` stays as a pointer to `keep`."""
     if keep.pk == absorb.pk:
         raise ValueError("a case cannot be merged into itself")
     if keep.merged_into_id or absorb.merged_into_id:
@@ -459,7 +460,17 @@ def merge_cases(keep: Case, absorb: Case, by: User) -> Case:
     Offer.objects.filter(case=absorb, state=OfferState.PENDING).update(
         state=OfferState.WITHDRAWN, answered_at=now
     )
-    for model in (Intake, StatusEvent, CustodySearch, Hearing, Deadline, Note, Offer, FamilyUpdate):
+    for model in (
+        Intake,
+        StatusEvent,
+        CustodySearch,
+        Hearing,
+        Deadline,
+        Note,
+        Offer,
+        FamilyUpdate,
+        CaseDocument,
+    ):
         model.objects.filter(case=absorb).update(case=keep)
     for attribute in ("a_number_sealed", "date_of_birth_sealed"):
         if not getattr(keep, attribute) and getattr(absorb, attribute):

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -444,6 +445,10 @@ def offer_decline(request: HttpRequest, offer_id: int) -> HttpResponse:
 @require_POST
 def case_document_add(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_for(request, case_id)
+    if case.merged_into_id is not None:
+        # A page from before a merge: the document goes to the case that survives, if this
+        # person may add to that one too.
+        case = _case_for(request, documents.surviving_case(case).pk)
     form = documents.CaseDocumentForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("No document was added: choose a file and say what it is."))
@@ -467,9 +472,14 @@ def case_document_add(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @roles(*STAFF_ROLES, Role.ATTORNEY)
 @require_GET
-def case_document(request: HttpRequest, case_id: int, document_id: int) -> StreamingHttpResponse:
+def case_document(request: HttpRequest, case_id: int, document_id: int) -> HttpResponseBase:
     get_object_or_404(Case, pk=case_id)
     case = documents.readable_case(_user(request), case_id)
+    if case.merged_into_id is not None:
+        # A link from before a merge: the document moved with the merge; the surviving case
+        # checks who may read it and logs the download.
+        survivor = documents.surviving_case(case)
+        return redirect("hotline:case_document", case_id=survivor.pk, document_id=document_id)
     document = documents.open_document(request, case, document_id)
     response = StreamingHttpResponse(
         documents.plaintext(document), content_type=document.media_type
