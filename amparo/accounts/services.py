@@ -40,6 +40,7 @@ from amparo.accounts.models import (
 )
 from amparo.accounts.roles import Role
 from amparo.audit.services import record
+from amparo.hotline.sealed_fields import UnsealError
 from amparo.web.policy import MFA_SESSION_KEY
 
 TOTP_STEP_SECONDS = 30
@@ -546,9 +547,11 @@ def start_enrolment_in_session(request: HttpRequest) -> TOTPDevice:
     user = request.user
     assert isinstance(user, User)
     device = start_enrolment(user)
-    if device.confirmed_at is None and request.session.get(ENROL_SHOWN_KEY) != hash_token(
-        device.secret
-    ):
+    try:
+        shown = hash_token(device.secret)
+    except UnsealError:  # sealed under a field key since lost: unusable, so replaced
+        shown = ""
+    if device.confirmed_at is None and request.session.get(ENROL_SHOWN_KEY) != shown:
         device.secret = pyotp.random_base32(length=32)
         TOTPDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(
             sealed_secret=device.sealed_secret

@@ -140,3 +140,16 @@ def test_running_the_sealing_step_on_an_already_sealed_row_leaves_it_alone(execu
         step.seal_secrets(live_apps, editor)
     assert raw_column(user) == before
     assert TOTPDevice.objects.get(user=user).secret == secret
+
+
+@pytest.mark.django_db
+def test_an_unfinished_enrolment_whose_secret_no_longer_opens_starts_afresh():
+    # As after a lost field key: the half-made device's sealed secret opens under no key.
+    user = User.objects.create_user(username="lena", password=PASSWORD, role="observer")
+    device = services.start_enrolment(user)
+    TOTPDevice.objects.filter(pk=device.pk).update(sealed_secret="v1:" + "A" * 80)
+    client = Client()
+    password_step(client, "lena")
+    secret, _codes = enrol_through_pages(client)
+    assert TOTPDevice.objects.get(user=user).secret == secret
+    assert TOTPDevice.objects.get(user=user).confirmed_at is not None
