@@ -21,6 +21,7 @@ from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.audit.services import record as audit
 from amparo.custody.evidence import evidence_store, record_custody
+from amparo.custody.streaming import stream_original
 from amparo.evidence.custody import CustodyEvent
 from amparo.field import redaction_review, services
 from amparo.field.export import ExportError, export_deployment, export_report
@@ -50,11 +51,12 @@ from amparo.field.reports import (
     WORK_PRODUCT_LABEL,
     AttachmentRejected,
     add_attachment,
-    iter_plaintext,
-    open_attachment,
     read_report,
 )
 from amparo.web.policy import Refusal, public, refuse, roles
+
+# The piece a download is streamed in, as field.reports.iter_plaintext read it.
+DOWNLOAD_CHUNK_SIZE = 1024 * 1024
 
 
 def _user(request: HttpRequest) -> User:
@@ -316,8 +318,13 @@ def download_attachment(request: HttpRequest, pk: int) -> HttpResponseBase:
             _("A working copy can be downloaded only after a person on the legal team checked it."),
             target=f"attachment:{pk}",
         )
-    reader = open_attachment(request, attachment)
-    response = StreamingHttpResponse(iter_plaintext(reader), content_type=attachment.media_type)
+    # Logged here, opened only when the first chunk is sent (see custody.streaming).
+    record_custody(attachment.item_id, CustodyEvent.DOWNLOADED, _user(request))
+    audit(request, "field.attachment.downloaded", target=f"attachment:{attachment.pk}")
+    response = StreamingHttpResponse(
+        stream_original(attachment.item_id, attachment.sha256, DOWNLOAD_CHUNK_SIZE),
+        content_type=attachment.media_type,
+    )
     response["Content-Disposition"] = f'attachment; filename="{attachment.pk}-{attachment.item_id}"'
     response["Content-Length"] = str(attachment.size)
     return response
@@ -443,8 +450,10 @@ def working_copy_preview(request: HttpRequest, pk: int) -> HttpResponseBase:
     event = CustodyEvent.VIEWED if photo else CustodyEvent.DOWNLOADED
     record_custody(copy.item_id, event, user, {"purpose": "check"})
     audit(request, "field.working_copy.previewed", target=f"attachment:{pk}")
-    reader = evidence_store().blobs.open(copy.item_id, copy.sha256)
-    response = StreamingHttpResponse(iter_plaintext(reader), content_type=copy.media_type)
+    response = StreamingHttpResponse(
+        stream_original(copy.item_id, copy.sha256, DOWNLOAD_CHUNK_SIZE),
+        content_type=copy.media_type,
+    )
     disposition = "inline" if photo else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="{copy.pk}-{copy.item_id}"'
     response["Content-Length"] = str(copy.size)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from amparo.audit.services import record
 from amparo.custody.evidence import evidence_store
+from amparo.custody.streaming import stream_original
 from amparo.evidence.blobstore import BlobTooLargeError
 from amparo.evidence.custody import CustodyEvent
 from amparo.preparedness.models import DocumentKind, Plan, VaultDocument
@@ -116,7 +117,8 @@ def store_document(
 def read_document(document: VaultDocument, *, actor_role: str, actor_id: str) -> Iterator[bytes]:
     """Log the download in custody and audit, then stream the decrypted original.
 
-    The evidence core checks the hashes as the stream ends and raises if they differ.
+    The evidence core checks the hashes as the stream ends and raises if they differ; the
+    blob is opened only when the first chunk is read.
     """
     store = evidence_store()
     store.record(document.item_id, CustodyEvent.DOWNLOADED, actor_role, actor_id)
@@ -126,10 +128,4 @@ def read_document(document: VaultDocument, *, actor_role: str, actor_id: str) ->
         target=plan_target(document.plan),
         detail=f"item:{document.item_id} by {actor_id}",
     )
-
-    def chunks() -> Iterator[bytes]:
-        with store.blobs.open(document.item_id, document.sha256) as reader:
-            while chunk := reader.read(CHUNK_SIZE):
-                yield chunk
-
-    return chunks()
+    return stream_original(document.item_id, document.sha256, CHUNK_SIZE)

@@ -1,0 +1,158 @@
+"""A download opens its stored original only when the first chunk is sent.
+
+The three downloads of an original (a field attachment, a hotline case document, a family
+vault document) log custody and audit when the response is built, then stream through
+custody.streaming. A response that is built but never sent must leave no blob file open;
+one that is sent must still match the SHA-256 on file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from amparo.accounts.roles import Role
+from amparo.audit.models import AuditEvent
+from amparo.custody.evidence import evidence_store
+from amparo.custody.streaming import stream_original
+from amparo.evidence.blobstore import IntegrityError
+from amparo.evidence.custody import parse_custody_entry
+from amparo.hotline import documents
+from amparo.preparedness import vault
+from tests.field.conftest import Event
+from tests.field.factories import filed_report, signed_in_client
+from tests.field.jpeg_samples import jpeg
+from tests.hotline import factories as hotline
+from tests.preparedness.conftest import make_family
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 2000 + b"\n%%EOF\n"
+
+
+def open_blobs() -> list[str]:
+    """The files under the evidence store's blobs/ that this process holds open."""
+    root = str((evidence_store().directory / "blobs").resolve()) + os.sep
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(root):
+            found.append(target)
+    return found
+
+
+def custody_events(item_id: str) -> list[str]:
+    store = evidence_store()
+    entries = store.item(item_id).custody_entries
+    return [str(parse_custody_entry(store.log.entry(i))["event"]) for i in entries]
+
+
+def check_lazy(chunks: Iterator[bytes], original: bytes) -> None:
+    """Nothing open before the first chunk, open while streaming, closed at the end."""
+    assert open_blobs() == []
+    first = next(chunks)
+    assert len(open_blobs()) == 1  # the check above can see an open blob
+    body = first + b"".join(chunks)
+    assert open_blobs() == []
+    assert hashlib.sha256(body).hexdigest() == hashlib.sha256(original).hexdigest()
+
+
+def test_the_helper_opens_nothing_until_read_and_closes_when_the_stream_is_closed() -> None:
+    item = evidence_store().ingest(
+        io.BytesIO(PDF),
+        filename="a.pdf",
+        media_type="application/pdf",
+        actor_role="system",
+        actor_id="amparo",
+    )
+    unread = stream_original(item.id, item.sha256, 4096)
+    assert open_blobs() == []
+    del unread
+    check_lazy(stream_original(item.id, item.sha256, 4096), PDF)
+    # Closed half way (a client that went away): the file is closed with the generator.
+    partly = stream_original(item.id, item.sha256, 4096)
+    next(partly)
+    assert len(open_blobs()) == 1
+    partly.close()  # type: ignore[attr-defined]
+    assert open_blobs() == []
+    # A wrong hash on file is still caught at the end of the stream.
+    with pytest.raises(IntegrityError):
+        b"".join(stream_original(item.id, "0" * 64, 4096))
+    assert open_blobs() == []
+
+
+def test_a_field_attachment_download_never_sent_leaves_no_file_open(event: Event) -> None:
+    report = filed_report(event.alice, event.deployment)
+    photo = jpeg(with_gps=True)
+    signed_in_client(event.alice).post(
+        reverse("field:upload_attachment", args=[report.pk]),
+        {"file": SimpleUploadedFile("scene.jpg", photo, content_type="image/jpeg")},
+    )
+    attachment = report.attachments.get()
+    lawyer = signed_in_client(event.lawyer)
+    response: Any = lawyer.get(reverse("field:download", args=[attachment.pk]))
+    assert response.status_code == 200
+    # Logged when the response was built, before a byte was sent.
+    assert custody_events(attachment.item_id)[-1] == "downloaded"
+    assert AuditEvent.objects.filter(
+        actor=event.lawyer, action="field.attachment.downloaded"
+    ).exists()
+    assert open_blobs() == []
+    response.close()
+    assert open_blobs() == []
+    again: Any = lawyer.get(reverse("field:download", args=[attachment.pk]))
+    check_lazy(iter(again.streaming_content), photo)
+    assert custody_events(attachment.item_id).count("downloaded") == 2
+
+
+def test_a_case_document_download_never_sent_leaves_no_file_open() -> None:
+    case = hotline.intake().case
+    volunteer = hotline.person("vera", Role.HOTLINE)
+    document = documents.add_document(
+        case, volunteer, io.BytesIO(PDF), filename="nta.pdf", size=len(PDF), kind="other"
+    )
+    client = hotline.signed_in(volunteer)
+    url = reverse("hotline:case_document", args=[case.pk, document.pk])
+    response: Any = client.get(url)
+    assert response.status_code == 200
+    assert custody_events(document.item_id)[-1] == "downloaded"
+    assert open_blobs() == []
+    response.close()
+    again: Any = client.get(url)
+    check_lazy(iter(again.streaming_content), PDF)
+    assert AuditEvent.objects.filter(action="hotline.document.downloaded").count() == 2
+
+
+def test_a_vault_download_never_read_leaves_no_file_open() -> None:
+    plan = make_family().plan
+    document = vault.store_document(plan, io.BytesIO(PDF), filename="acta.pdf", size=len(PDF))
+    unread = vault.read_document(document, actor_role="family", actor_id="family:1")
+    assert custody_events(document.item_id) == ["ingested", "downloaded"]
+    assert AuditEvent.objects.filter(action="family.vault_downloaded").count() == 1
+    assert open_blobs() == []
+    del unread
+    check_lazy(vault.read_document(document, actor_role="family", actor_id="family:1"), PDF)
+
+
+def test_open_blobs_sees_a_file_opened_in_the_blobs_directory() -> None:
+    # The probe itself can fail: a handle on a blob file is reported.
+    item = evidence_store().ingest(
+        io.BytesIO(PDF),
+        filename="a.pdf",
+        media_type="application/pdf",
+        actor_role="system",
+        actor_id="amparo",
+    )
+    with evidence_store().blobs.open(item.id, item.sha256):
+        assert len(open_blobs()) == 1
+    assert open_blobs() == []
