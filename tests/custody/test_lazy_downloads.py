@@ -156,3 +156,26 @@ def test_open_blobs_sees_a_file_opened_in_the_blobs_directory() -> None:
     with evidence_store().blobs.open(item.id, item.sha256):
         assert len(open_blobs()) == 1
     assert open_blobs() == []
+
+
+def test_a_working_copy_preview_never_sent_leaves_no_file_open(event: Event) -> None:
+    report = filed_report(event.alice, event.deployment)
+    signed_in_client(event.alice).post(
+        reverse("field:upload_attachment", args=[report.pk]),
+        {"file": SimpleUploadedFile("scene.jpg", jpeg(), content_type="image/jpeg")},
+    )
+    original = report.attachments.get()
+    lawyer = signed_in_client(event.lawyer)
+    lawyer.post(reverse("field:working_copy", args=[original.pk]), {"keep_faces": "on"})
+    copy = report.attachments.exclude(pk=original.pk).get()
+    with evidence_store().blobs.open(copy.item_id, copy.sha256) as reader:
+        stored = reader.read()
+    url = reverse("field:working_copy_preview", args=[copy.pk])
+    response: Any = lawyer.get(url)
+    assert response.status_code == 200
+    assert custody_events(copy.item_id)[-1] == "viewed"
+    assert open_blobs() == []
+    response.close()
+    again: Any = lawyer.get(url)
+    check_lazy(iter(again.streaming_content), stored)
+    assert AuditEvent.objects.filter(action="field.working_copy.previewed").count() == 2
