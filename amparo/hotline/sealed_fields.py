@@ -84,6 +84,18 @@ def _read_or_create_key_file(path: Path) -> bytes:
     return _decode_key(encoded, str(path))
 
 
+def field_key_text() -> str:
+    """The master field key as written in its file (base64), for backups: without it nothing
+    sealed in the database opens on a restored instance."""
+    from_environment = os.environ.get(KEY_ENVIRONMENT_VARIABLE, "")
+    if from_environment:
+        _decode_key(from_environment, KEY_ENVIRONMENT_VARIABLE)
+        return from_environment.strip()
+    path = Path(settings.DATA_DIR) / KEY_FILE_NAME
+    _read_or_create_key_file(path)
+    return path.read_text().strip()
+
+
 def _derive(master: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
 

@@ -4,6 +4,8 @@ A backup is one age file (readable with the `age` tool) holding a tar stream::
 
     amparo-backup.json              format, when, which database, whether keys are inside
     secret_key                      the instance's Django secret key
+    field_key                       the key that seals A-numbers, dates of birth and TOTP
+                                    secrets in the database (nothing sealed opens without it)
     database/amparo.sqlite3         SQLite: a consistent copy made with the online backup API
     database/postgresql.NNNNNN      PostgreSQL: `pg_dump --format=custom`, in pieces
     evidence/...                    the evidence store: encrypted blobs, custody log,
@@ -37,10 +39,12 @@ from django.db import connection
 
 from amparo.evidence.age import AgeError, DecryptingReader, EncryptingWriter
 from amparo.evidence.checkpoint import exclusive_lock
+from amparo.hotline.sealed_fields import KEY_FILE_NAME, field_key_text
 
 BACKUP_FORMAT = "amparo-backup/1"
 MANIFEST = "amparo-backup.json"
 SECRET_KEY_MEMBER = "secret_key"  # noqa: S105 -- a file name, not a secret
+FIELD_KEY_MEMBER = "field_key"
 SQLITE_MEMBER = "database/amparo.sqlite3"
 POSTGRESQL_PREFIX = "database/postgresql."
 EVIDENCE_PREFIX = "evidence/"
@@ -232,6 +236,7 @@ def write_backup(out: Path, recipients: Sequence[str], *, include_keys: bool) ->
             ) as archive:
                 _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2).encode())
                 _add_bytes(archive, SECRET_KEY_MEMBER, (settings.SECRET_KEY + "\n").encode())
+                _add_bytes(archive, FIELD_KEY_MEMBER, (field_key_text() + "\n").encode())
                 if vendor == "sqlite":
                     _add_sqlite(archive)
                 else:
@@ -387,6 +392,8 @@ def restore_backup(
             name = member.name
             if name == SECRET_KEY_MEMBER:
                 _write_private(Path(settings.DATA_DIR) / "secret_key", stream.read().decode())
+            elif name == FIELD_KEY_MEMBER:
+                _write_private(Path(settings.DATA_DIR) / KEY_FILE_NAME, stream.read().decode())
             elif name == SQLITE_MEMBER:
                 database = Path(settings.DATABASES["default"]["NAME"])
                 sqlite_partial = database.with_name(f".{database.name}.restoring")

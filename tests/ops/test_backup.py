@@ -40,6 +40,13 @@ TABLES_SCRIPT = (
 SECRET_SCRIPT = (
     "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
 )
+# Seals a value on one instance, opens it on another: the same field key on both.
+SEALED_SCRIPT = """
+import sys, django
+django.setup()
+from amparo.hotline.sealed_fields import seal, unseal
+print(seal("a_number", sys.argv[2]) if sys.argv[1] == "seal" else unseal("a_number", sys.argv[2]))
+"""
 
 
 @dataclass
@@ -192,6 +199,10 @@ def test_a_backup_restores_elsewhere_and_its_evidence_verifies(
     restored.amparo("restore", str(backup), "--identity", str(source.identity_file))
     assert restored.python(USERS_SCRIPT, "list") == "alice,bob,carmen"
     assert restored.python(SECRET_SCRIPT) == source.instance.python(SECRET_SCRIPT)
+    assert "field_key" in members
+    assert (restored.data_dir / "field_key").stat().st_mode & 0o777 == 0o600
+    sealed = source.instance.python(SEALED_SCRIPT, "seal", "012345678")
+    assert restored.python(SEALED_SCRIPT, "open", sealed) == "012345678"
 
     fixity = restored.run(str(BIN / "amparo-evidence"), "fixity", str(restored.evidence))
     assert fixity.stdout.strip() == "OK: 3 originals and their custody entries intact"
