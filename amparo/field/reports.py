@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any, BinaryIO
@@ -24,8 +24,7 @@ from django.utils.translation import gettext as _
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.audit.services import record as audit
-from amparo.custody.evidence import evidence_store, ingest_for, record_custody
-from amparo.evidence.blobstore import BlobReader
+from amparo.custody.evidence import ingest_for, record_custody
 from amparo.evidence.custody import CustodyEvent
 from amparo.field import media_types
 from amparo.field.models import (
@@ -368,14 +367,13 @@ def read_report(request: HttpRequest, report: Report) -> Report:
     return report
 
 
-def open_attachment(request: HttpRequest, attachment: Attachment) -> BlobReader:
-    """Check the reader, log the download (custody and audit), and open the plaintext."""
+def log_attachment_download(request: HttpRequest, attachment: Attachment) -> None:
+    """Check the reader and log the download (custody and audit) before a byte is sent."""
     user = request.user
     assert isinstance(user, User)
     require_report_reader(user, attachment.report)
     record_custody(attachment.item_id, CustodyEvent.DOWNLOADED, user)
     audit(request, "field.attachment.downloaded", target=f"attachment:{attachment.pk}")
-    return evidence_store().blobs.open(attachment.item_id, attachment.sha256)
 
 
 def _stream_head(stream: BinaryIO) -> bytes:
@@ -437,12 +435,3 @@ def add_attachment(
         receipt_index=item.custody_entries[-1],
         added_by=by,
     )
-
-
-def iter_plaintext(reader: BlobReader, piece: int = 1024 * 1024) -> Iterator[bytes]:
-    with reader:
-        while True:
-            block = reader.read(piece)
-            if not block:
-                return
-            yield block

@@ -51,11 +51,12 @@ from amparo.field.reports import (
     WORK_PRODUCT_LABEL,
     AttachmentRejected,
     add_attachment,
+    log_attachment_download,
     read_report,
 )
 from amparo.web.policy import Refusal, public, refuse, roles
 
-# The piece a download is streamed in, as field.reports.iter_plaintext read it.
+# The piece a download is streamed in.
 DOWNLOAD_CHUNK_SIZE = 1024 * 1024
 
 
@@ -319,8 +320,7 @@ def download_attachment(request: HttpRequest, pk: int) -> HttpResponseBase:
             target=f"attachment:{pk}",
         )
     # Logged here, opened only when the first chunk is sent (see custody.streaming).
-    record_custody(attachment.item_id, CustodyEvent.DOWNLOADED, _user(request))
-    audit(request, "field.attachment.downloaded", target=f"attachment:{attachment.pk}")
+    log_attachment_download(request, attachment)
     response = StreamingHttpResponse(
         stream_original(attachment.item_id, attachment.sha256, DOWNLOAD_CHUNK_SIZE),
         content_type=attachment.media_type,
