@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.urls import reverse
 
 from amparo.accounts.roles import Role
@@ -49,6 +51,17 @@ def open_blobs() -> list[str]:
         if target.startswith(root):
             found.append(target)
     return found
+
+
+def close_unsent(response: Any) -> None:
+    """Close a response as the server would when its client went away, without letting the
+    request_finished signal close the test's own database connection (as Django's test client
+    does around its requests; on PostgreSQL that connection holds the test's transaction)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
 
 
 def custody_events(item_id: str) -> list[str]:
@@ -108,7 +121,7 @@ def test_a_field_attachment_download_never_sent_leaves_no_file_open(event: Event
         actor=event.lawyer, action="field.attachment.downloaded"
     ).exists()
     assert open_blobs() == []
-    response.close()
+    close_unsent(response)
     assert open_blobs() == []
     again: Any = lawyer.get(reverse("field:download", args=[attachment.pk]))
     check_lazy(iter(again.streaming_content), photo)
@@ -127,7 +140,7 @@ def test_a_case_document_download_never_sent_leaves_no_file_open() -> None:
     assert response.status_code == 200
     assert custody_events(document.item_id)[-1] == "downloaded"
     assert open_blobs() == []
-    response.close()
+    close_unsent(response)
     again: Any = client.get(url)
     check_lazy(iter(again.streaming_content), PDF)
     assert AuditEvent.objects.filter(action="hotline.document.downloaded").count() == 2
@@ -175,7 +188,7 @@ def test_a_working_copy_preview_never_sent_leaves_no_file_open(event: Event) -> 
     assert response.status_code == 200
     assert custody_events(copy.item_id)[-1] == "viewed"
     assert open_blobs() == []
-    response.close()
+    close_unsent(response)
     again: Any = lawyer.get(url)
     check_lazy(iter(again.streaming_content), stored)
     assert AuditEvent.objects.filter(action="field.working_copy.previewed").count() == 2
