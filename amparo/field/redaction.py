@@ -4,7 +4,8 @@ JPEG and PNG are handled here by their structure alone (no image decoding): ever
 chunk that can carry EXIF, GPS, XMP, IPTC, maker notes or comments is dropped and the image
 data is copied unchanged. Unless the attorney says otherwise, bystanders' faces in photos are
 then blurred (redaction_faces.py), which re-encodes the pixels. Videos go through ffmpeg
-(redaction_video.py); faces in videos are not blurred automatically. Every working copy waits
+(redaction_video.py), which blurs faces frame by frame the same way unless the attorney says
+otherwise (short videos only: it runs in the request). Every working copy waits
 for a person's check before it can be downloaded (redaction_review.py).
 
 A working copy is a new item in the evidence store, linked to its original by a "derived"
@@ -29,9 +30,11 @@ from amparo.field.models import Attachment, AttachmentKind
 from amparo.field.redaction_faces import Box, FaceBlurError, blur_faces, can_blur
 from amparo.field.redaction_video import (
     VIDEO_MUXERS,
+    FaceCounts,
     VideoRedactionError,
     max_video_bytes,
     redacted_video,
+    video_with_faces_blurred,
 )
 from amparo.field.services import on_legal_team
 
@@ -193,7 +196,8 @@ def make_working_copy(
     """A redacted copy as a new item, linked to the original by "derived" custody events.
 
     Photos lose their metadata and, with ``blur``, every face the detector finds plus any
-    rectangle given in ``boxes_by_hand``. The original is only read.
+    rectangle given in ``boxes_by_hand``. Videos lose theirs and, with ``blur``, every face
+    found in any frame (rectangles by hand are for photos only). The original is only read.
     """
     if not on_legal_team(by, attachment.report.deployment):
         raise RedactionError(_("Only the event's legal team makes working copies."))
@@ -205,11 +209,19 @@ def make_working_copy(
     filename = f"redacted-{attachment.filename}"[:200]
     details: dict[str, str | int | bool] = {"from_item": attachment.item_id}
     if attachment.media_type in VIDEO_MUXERS:
-        item = _redact_video(attachment, by, filename)
+        if boxes_by_hand:
+            raise RedactionError(_("Rectangles can be blurred by hand only in photos."))
+        item, counts = _redact_video(attachment, by, filename, blur)
         details["redaction"] = (
             "location, device and time metadata, chapters and data streams removed"
         )
-        details["faces_blurred"] = False
+        details["faces_blurred"] = blur
+        if counts is None:
+            details["faces_left_unblurred"] = True
+        else:
+            details["frames"] = counts.frames
+            details["frames_with_faces_blurred"] = counts.frames_with_faces
+            details["faces_detected"] = counts.boxes
     else:
         item, faces = _redact_photo(attachment, by, filename, blur, boxes_by_hand or [])
         details["redaction"] = "location and device metadata removed"
@@ -265,14 +277,24 @@ def _redact_photo(
     return item, counts
 
 
-def _redact_video(attachment: Attachment, by: User, filename: str) -> Item:
+def _redact_video(
+    attachment: Attachment, by: User, filename: str, blur: bool
+) -> tuple[Item, FaceCounts | None]:
+    """Ingest the metadata-free (and, with blur, face-blurred) video; return it and the counts."""
     if attachment.size > max_video_bytes():
         raise RedactionError(_("The video is too large to redact here."))
     try:
+        if blur:
+            with video_with_faces_blurred(
+                attachment.item_id, attachment.sha256, attachment.media_type
+            ) as (path, counts):
+                with path.open("rb") as copy:
+                    item = ingest_for(by, copy, filename=filename, media_type=attachment.media_type)
+                return item, counts
         with (
             redacted_video(attachment.item_id, attachment.sha256, attachment.media_type) as path,
             path.open("rb") as copy,
         ):
-            return ingest_for(by, copy, filename=filename, media_type=attachment.media_type)
+            return ingest_for(by, copy, filename=filename, media_type=attachment.media_type), None
     except VideoRedactionError as error:
         raise RedactionError(str(error)) from error
