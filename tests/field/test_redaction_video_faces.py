@@ -258,6 +258,9 @@ def test_faces_left_unblurred_on_purpose_are_a_plain_stream_copy(
     data = make_face_video(tmp_path / "in.mp4")
     original = _upload(event, data)
     lawyer = signed_in_client(event.lawyer)
+    # The report page offers the choice for a video as it does for a photo.
+    report_page = lawyer.get(reverse("field:report", args=[original.report.pk]))
+    assert f'id="keep-faces-{original.pk}" name="keep_faces"'.encode() in report_page.content
     lawyer.post(reverse("field:working_copy", args=[original.pk]), {"keep_faces": "on"})
     copy = original.report.attachments.get(kind=AttachmentKind.WORKING_COPY)
     out = tmp_path / "out.mp4"
