@@ -44,6 +44,7 @@ from typing import IO, Any
 import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from amparo.custody.evidence import evidence_store
 from amparo.field.redaction_faces import Box, blur_boxes, detect_faces_reduced
@@ -444,10 +445,14 @@ def _blur_frames(
 
 
 def _too_long_message() -> str:
-    return _(
+    seconds = max_blur_seconds()
+    return ngettext(
+        "Faces can be blurred here only in videos up to %(seconds)d second long. Make the "
+        "copy with faces left unblurred, or cut the video first.",
         "Faces can be blurred here only in videos up to %(seconds)d seconds long. Make the "
-        "copy with faces left unblurred, or cut the video first."
-    ) % {"seconds": max_blur_seconds()}
+        "copy with faces left unblurred, or cut the video first.",
+        seconds,
+    ) % {"seconds": seconds}
 
 
 def _stop(process: subprocess.Popen[bytes] | None) -> None:

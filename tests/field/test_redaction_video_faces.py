@@ -278,7 +278,7 @@ def test_a_video_over_the_blurring_limit_is_refused_and_says_the_limit(
     response = signed_in_client(event.lawyer).post(
         reverse("field:working_copy", args=[original.pk]), follow=True
     )
-    assert "only in videos up to 1 seconds long" in response.content.decode()
+    assert "only in videos up to 1 second long." in response.content.decode()
     assert not original.report.attachments.filter(kind=AttachmentKind.WORKING_COPY).exists()
     assert list(Path(settings.DATA_DIR).glob(f"{redaction_video.SCRATCH_PREFIX}*")) == []
 
