@@ -118,16 +118,18 @@ def video_codec(source: Path) -> str:
     return finished.stdout.decode("ascii", "replace").strip() if finished.returncode == 0 else ""
 
 
+_QUIET = ["-nostdin", "-hide_banner", "-loglevel", "error"]
+# Container and stream tags and chapters, in every command that writes a working copy.
+_NO_METADATA = ["-map_metadata", "-1", "-map_metadata:s", "-1", "-map_chapters", "-1"]
+
+
 def ffmpeg_command(
     ffmpeg: str, source: Path, target: Path, muxer: str, codec: str = ""
 ) -> list[str]:
     sei_filter = _SEI_FILTERS.get(codec)
     return [
         ffmpeg,
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
+        *_QUIET,
         "-i",
         str(source),
         # Picture and sound only; "?" lets a silent video through.
@@ -138,12 +140,7 @@ def ffmpeg_command(
         "-c",
         "copy",
         *(["-bsf:v", sei_filter] if sei_filter else []),
-        "-map_metadata",
-        "-1",
-        "-map_metadata:s",
-        "-1",
-        "-map_chapters",
-        "-1",
+        *_NO_METADATA,
         "-fflags",
         "+bitexact",
         "-f",
@@ -266,7 +263,6 @@ _ENCODERS = {
 }
 _H264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
 _BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact"]
-_NO_METADATA = ["-map_metadata", "-1", "-map_metadata:s", "-1", "-map_chapters", "-1"]
 
 
 def _rate(text: str) -> Fraction | None:
@@ -331,10 +327,7 @@ def decode_command(ffmpeg: str, source: Path, rate: Fraction) -> list[str]:
     """Raw BGR frames on stdout, at a constant rate so they line up with the sound."""
     return [
         ffmpeg,
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
+        *_QUIET,
         "-i",
         str(source),
         "-map",
@@ -359,10 +352,7 @@ def encode_command(
     sei_filter = _SEI_FILTERS["h264"] if encoder is _H264 else None
     return [
         ffmpeg,
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
+        *_QUIET,
         "-f",
         "rawvideo",
         "-pix_fmt",

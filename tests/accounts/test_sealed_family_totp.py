@@ -13,7 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from amparo.hotline.sealed_fields import UnsealError
 from amparo.preparedness.family_accounts import confirm_totp, create_account, start_totp
 from amparo.preparedness.models import FamilyAccount
-from tests.accounts.test_sealed_totp import assert_not_in_clear
+from tests.accounts.test_sealed_totp import assert_not_in_clear, read_raw
 
 BEFORE = [("preparedness", "0002_alert_retries")]
 AFTER = [("preparedness", "0003_seal_totp_secrets")]
@@ -25,11 +25,7 @@ QUERIES = {
 
 
 def raw_value(column: str, account_id: int) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute(QUERIES[column], [account_id])
-        row = cursor.fetchone()
-    assert row is not None
-    return str(row[0])
+    return read_raw(QUERIES[column], account_id)
 
 
 def family(username: str) -> FamilyAccount:

@@ -30,13 +30,17 @@ QUERIES = {
 }
 
 
-def raw_value(column: str, user_id: int) -> str:
+def read_raw(query: str, row_id: int) -> str:
     """What the database holds, read with plain SQL, past the model."""
     with connection.cursor() as cursor:
-        cursor.execute(QUERIES[column], [user_id])
+        cursor.execute(query, [row_id])
         row = cursor.fetchone()
     assert row is not None
     return str(row[0])
+
+
+def raw_value(column: str, user_id: int) -> str:
+    return read_raw(QUERIES[column], user_id)
 
 
 def raw_column(user: User) -> str:
