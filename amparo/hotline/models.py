@@ -427,6 +427,10 @@ class FamilyUpdate(models.Model):
     )
     delivered = models.BooleanField(default=False)
     failure = models.CharField(max_length=300, blank=True)
+    # The words as sent: the template may be edited later, and the case must show what the
+    # family was actually told. Empty for updates sent before this was kept.
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
 
     class Meta:
         ordering = ["sent_at", "id"]

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import queue
 import re
-import threading
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from amparo.accounts.models import User
-from amparo.audit.services import record
 from amparo.hotline.a_numbers import normalise_a_number
-from amparo.hotline.intake_throttle import BucketShape, Verdict, known_refusal, take_token
 from amparo.hotline.models import (
     BondOutcome,
     Case,
@@ -44,6 +37,7 @@ from amparo.hotline.models import (
     StatusEvent,
 )
 from amparo.hotline.sealed_fields import blind_index, seal
+from amparo.rows import insert
 
 # An appeal of a bond decision must be *received* within 30 calendar days of the decision.
 BOND_APPEAL_DAYS = 30
@@ -158,25 +152,58 @@ def find_cases_by_a_number(written: str) -> QuerySet[Case]:
     return Case.objects.filter(a_number_index=a_number_index(written), merged_into=None)
 
 
-def find_possible_duplicates(case: Case) -> list[tuple[Case, str]]:
-    """Open cases this one may duplicate: the same A-number, or a close name with the same
-    birth date and country. One query, through the two blind indexes."""
-    matches_a_number = Q(a_number_index=case.a_number_index) if case.a_number_index else Q()
-    same_birth = bool(case.date_of_birth_index and case.country_of_birth)
-    if same_birth:
-        candidates = matches_a_number | Q(date_of_birth_index=case.date_of_birth_index)
-    elif case.a_number_index:
-        candidates = matches_a_number
-    else:
+# The columns the duplicate comparison reads; the others load on access if ever needed.
+_COMPARED_FIELDS = (
+    "id",
+    "merged_into",
+    "a_number_index",
+    "date_of_birth_index",
+    "country_of_birth",
+    "legal_name",
+    "other_names",
+)
+
+
+def _duplicate_candidates(cases: Sequence[Case]) -> list[Case]:
+    """Every case sharing a blind index with one of `cases` (themselves included), in one
+    query through the two indexes. Plain SQL: it runs on every intake, and building it with
+    the ORM cost more than running it."""
+    by_a_number = sorted({c.a_number_index for c in cases if c.a_number_index})
+    by_birth = sorted(
+        {c.date_of_birth_index for c in cases if c.date_of_birth_index and c.country_of_birth}
+    )
+    if not by_a_number and not by_birth:
         return []
-    found: dict[int, tuple[Case, str]] = {}
+    quote = connection.ops.quote_name
+    table = quote(Case._meta.db_table)
+    compared = [f for f in Case._meta.concrete_fields if f.name in _COMPARED_FIELDS]
+    conditions = [
+        f"{table}.{quote(column)} IN ({', '.join(['%s'] * len(values))})"
+        for column, values in (("a_number_index", by_a_number), ("date_of_birth_index", by_birth))
+        if values
+    ]
+    sql = (
+        f"SELECT {', '.join(f'{table}.{quote(f.column)}' for f in compared)} FROM {table} "  # noqa: S608
+        f"WHERE {' OR '.join(conditions)} ORDER BY {table}.{quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*by_a_number, *by_birth])
+        rows = cursor.fetchall()
+    names = [f.attname for f in compared]
+    return [Case.from_db(connection.alias, names, row) for row in rows]
+
+
+def _duplicates_among(case: Case, others: Iterable[Case]) -> list[tuple[Case, str]]:
+    """Which of `others` this case may duplicate: the same A-number, or a close name with the
+    same birth date and country. Merged cases are skipped (here, not in SQL: "merged_into IS
+    NULL" matches nearly every row, and SQLite would then walk that index, the whole table,
+    instead of the two blind indexes)."""
+    same_birth = bool(case.date_of_birth_index and case.country_of_birth)
     country = normalise_name(case.country_of_birth)
     names = [case.legal_name, *case.other_names.splitlines()]
-    # Merged cases are skipped here, not in SQL: "merged_into IS NULL" matches nearly every
-    # row, and SQLite would then walk that index (the whole table) instead of the two above.
-    others = Case.objects.filter(candidates).exclude(pk=case.pk).order_by("pk")
+    found: dict[int, tuple[Case, str]] = {}
     for other in others:
-        if other.merged_into_id is not None:
+        if other.pk == case.pk or other.merged_into_id is not None:
             continue
         if case.a_number_index and other.a_number_index == case.a_number_index:
             found[other.pk] = (other, DuplicateReason.A_NUMBER)
@@ -189,6 +216,12 @@ def find_possible_duplicates(case: Case) -> list[tuple[Case, str]]:
         if any(names_are_close(a, b) for a in names if a.strip() for b in other_names):
             found[other.pk] = (other, DuplicateReason.NAME_BIRTH)
     return list(found.values())
+
+
+def find_possible_duplicates(case: Case) -> list[tuple[Case, str]]:
+    """Open cases this one may duplicate: the same A-number, or a close name with the same
+    birth date and country. One query, through the two blind indexes."""
+    return _duplicates_among(case, _duplicate_candidates([case]))
 
 
 def _intake_fields(answers: IntakeAnswers) -> dict[str, Any]:
@@ -204,7 +237,7 @@ def _intake_fields(answers: IntakeAnswers) -> dict[str, Any]:
     return {f.name: getattr(answers, f.name) for f in fields(answers) if f.name not in person}
 
 
-def _unsaved_case(answers: IntakeAnswers, now: datetime) -> Case:
+def unsaved_case(answers: IntakeAnswers, now: datetime) -> Case:
     """The case as it will be stored, sealed and indexed, before any database work."""
     digits = normalise_a_number(answers.a_number) if answers.a_number.strip() else ""
     return Case(
@@ -229,27 +262,46 @@ def _unsaved_case(answers: IntakeAnswers, now: datetime) -> Case:
     )
 
 
-def _store_intake(
-    case: Case,
-    answers: IntakeAnswers,
+def store_intakes(
+    received: Sequence[tuple[Case, IntakeAnswers, datetime]],
     channel: IntakeChannel,
-    taken_by: User | None,
-    now: datetime,
-) -> IntakeOutcome:
-    """Insert the case, its intake and first status, and flag duplicates; the caller holds
-    the transaction."""
-    case.save(force_insert=True)
-    intake = Intake.objects.create(
-        case=case, received_at=now, channel=channel, taken_by=taken_by, **_intake_fields(answers)
-    )
-    StatusEvent.objects.create(case=case, status=CaseStatus.REPORTED, at=now, by=taken_by)
-    flags = [
-        DuplicateFlag(case=case, other=other, reason=reason, flagged_at=now)
-        for other, reason in find_possible_duplicates(case)
+    taken_by: User | None = None,
+) -> list[IntakeOutcome]:
+    """Insert the cases (unsaved, from `unsaved_case`), their intakes and first statuses,
+    and flag duplicates; the caller holds the transaction. Each kind of row goes in with one
+    statement, so a group of intakes costs little more than one.
+
+    Each case is compared with the cases stored before it, as if they had come one by one:
+    a later case of the group flags an earlier one, never the other way round.
+    """
+    if not received:
+        return []
+    cases = [case for case, _answers, _at in received]
+    insert(*cases)
+    intakes = [
+        Intake(case=case, received_at=at, channel=channel, taken_by=taken_by, **_intake_fields(a))
+        for case, a, at in received
     ]
-    if flags:
-        DuplicateFlag.objects.bulk_create(flags)
-    return IntakeOutcome(case=case, intake=intake, duplicates=flags)
+    insert(*intakes)
+    insert(
+        *(
+            StatusEvent(case=case, status=CaseStatus.REPORTED, at=at, by=taken_by)
+            for case, _answers, at in received
+        )
+    )
+    candidates = _duplicate_candidates(cases)
+    later: set[int] = {case.pk for case in cases}
+    outcomes: list[IntakeOutcome] = []
+    for (case, _answers, at), intake in zip(received, intakes, strict=True):
+        later.discard(case.pk)
+        earlier = (other for other in candidates if other.pk not in later)
+        flags = [
+            DuplicateFlag(case=case, other=other, reason=reason, flagged_at=at)
+            for other, reason in _duplicates_among(case, earlier)
+        ]
+        outcomes.append(IntakeOutcome(case=case, intake=intake, duplicates=flags))
+    insert(*(flag for outcome in outcomes for flag in outcome.duplicates))
+    return outcomes
 
 
 @transaction.atomic
@@ -258,190 +310,8 @@ def record_intake(
 ) -> IntakeOutcome:
     """Open a case from an intake and flag any case it may duplicate."""
     now = timezone.now()
-    return _store_intake(_unsaved_case(answers, now), answers, channel, taken_by, now)
-
-
-# One intake writer at a time per process, then per database file (see intake_writer_turn).
-_writer_lock = threading.Lock()
-_lock_files: dict[tuple[int, str], int] = {}
-
-
-def _lock_file(path: str) -> int:
-    # Keyed by process id: a descriptor inherited across fork shares its lock with the parent.
-    key = (os.getpid(), path)
-    if key not in _lock_files:
-        _lock_files[key] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    return _lock_files[key]
-
-
-def _sqlite_file_outside_transaction() -> bool:
-    name = str(connection.settings_dict["NAME"])
-    return (
-        connection.vendor == "sqlite"
-        and not connection.in_atomic_block
-        and name != ":memory:"
-        and not name.startswith("file:")
-    )
-
-
-@contextmanager
-def intake_writer_turn() -> Iterator[None]:
-    """Queue intake writers on a kernel file lock beside the SQLite database.
-
-    SQLite admits one writer and makes the others retry on a timer whose sleeps grow to
-    100 ms, so under a burst much of the time goes in sleeping while the database is free.
-    The file lock queues the writers of every server process and wakes the next as soon as
-    one commits. Nothing changes on PostgreSQL, for an in-memory database, or when the
-    caller already holds a transaction (the database lock would then be taken first, and
-    two writers could wait on each other).
-    """
-    if not _sqlite_file_outside_transaction():
-        yield
-        return
-    with _writer_lock:
-        descriptor = _lock_file(str(connection.settings_dict["NAME"]) + ".intake-lock")
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-
-
-@dataclass
-class _Submission:
-    """One public form submission waiting for the group that will commit it."""
-
-    answers: IntakeAnswers | None
-    case: Case | None
-    received_at: datetime
-    bucket: str
-    shape: BucketShape
-    done: threading.Event = field(default_factory=threading.Event)
-    verdict: Verdict | None = None
-    outcome: IntakeOutcome | None = None
-    error: BaseException | None = None
-
-
-def _admit(submission: _Submission) -> tuple[Verdict, IntakeOutcome | None]:
-    """Token, then case, intake, status and audit event, in the caller's transaction."""
-    verdict = take_token(submission.bucket, submission.shape)
-    if not verdict.allowed or submission.answers is None or submission.case is None:
-        return verdict, None
-    outcome = _store_intake(
-        submission.case,
-        submission.answers,
-        IntakeChannel.PUBLIC_FORM,
-        None,
-        submission.received_at,
-    )
-    record(None, "hotline.intake.public", target=f"case:{outcome.case.pk}")
-    return verdict, outcome
-
-
-class _GroupCommitter:
-    """Commits this process's public intakes in groups: one transaction, so one fsync of the
-    write-ahead log, for all the submissions that arrived while the previous group was being
-    written. Nobody waits for a group to fill: a lone submission is a group of one.
-
-    Each submission runs in a savepoint, so one that fails is rolled back alone (its token
-    with it). A submission is answered only after its group's COMMIT returned; if the commit
-    fails, every submission in the group gets the error and none is acknowledged.
-    """
-
-    largest_group = 64
-    answer_within_seconds = 60.0
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[_Submission] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
-        self._started_in: int | None = None
-        self._start_lock = threading.Lock()
-
-    def submit(self, submission: _Submission) -> None:
-        with self._start_lock:
-            if self._started_in != os.getpid():  # the parent's writer did not fork with us
-                self._queue = queue.SimpleQueue()
-                self._writer = None
-                self._started_in = os.getpid()
-            if self._writer is None or not self._writer.is_alive():
-                self._writer = threading.Thread(
-                    target=self._run, args=(self._queue,), name="intake-writer", daemon=True
-                )
-                self._writer.start()
-            self._queue.put(submission)
-        if not submission.done.wait(self.answer_within_seconds):
-            raise TimeoutError("the intake was not committed in time")
-        if isinstance(submission.error, Exception):
-            raise submission.error
-        if submission.error is not None:
-            raise RuntimeError("the intake writer stopped") from submission.error
-
-    def _run(self, waiting: queue.SimpleQueue[_Submission]) -> None:
-        while True:
-            group = [waiting.get()]
-            while len(group) < self.largest_group:
-                try:
-                    group.append(waiting.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                self._write(group)
-            except BaseException as error:  # handed to every request of the group
-                for submission in group:
-                    submission.verdict, submission.outcome = None, None
-                    submission.error = error
-                connection.close()  # the next group starts on a fresh connection
-                if not isinstance(error, Exception):
-                    with self._start_lock:  # this writer ends; the next submission starts one
-                        self._writer = None
-                    raise
-            finally:
-                for submission in group:
-                    submission.done.set()
-
-    @staticmethod
-    def _write(group: list[_Submission]) -> None:
-        with intake_writer_turn(), transaction.atomic():
-            for submission in group:
-                try:
-                    with transaction.atomic():
-                        submission.verdict, submission.outcome = _admit(submission)
-                except Exception as error:  # this submission alone fails
-                    submission.error = error
-
-
-_group_committer = _GroupCommitter()
-
-
-def record_public_intake(
-    answers: IntakeAnswers | None, bucket: str, shape: BucketShape
-) -> tuple[Verdict, IntakeOutcome | None]:
-    """A submission of the public form: take a token from the form's bucket and, if one was
-    free and the answers are valid (None when the form was not), open the case.
-
-    Token, case, intake, status and audit event commit together, and this returns only
-    after the commit: an acknowledged intake is a stored one, a failure spends no token,
-    and an invalid form spends one like any other submission so that a flood of junk is
-    limited too. On a SQLite file the commit is shared with the other submissions of the
-    moment (see _GroupCommitter); inside a caller's transaction it joins that one.
-    """
-    known = known_refusal(bucket, shape)
-    if known is not None:
-        return known, None
-    now = timezone.now()
-    submission = _Submission(
-        answers=answers,
-        case=_unsaved_case(answers, now) if answers is not None else None,
-        received_at=now,
-        bucket=bucket,
-        shape=shape,
-    )
-    if _sqlite_file_outside_transaction():
-        _group_committer.submit(submission)
-        assert submission.verdict is not None
-        return submission.verdict, submission.outcome
-    with transaction.atomic():
-        return _admit(submission)
+    (outcome,) = store_intakes([(unsaved_case(answers, now), answers, now)], channel, taken_by)
+    return outcome
 
 
 def open_duplicate_flags(case: Case) -> QuerySet[DuplicateFlag]:

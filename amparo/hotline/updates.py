@@ -196,7 +196,15 @@ def send_family_update(
         raise UpdateRefused("this template has not been reviewed by the network yet")
     channel, address = channel_and_address(intake)
     subject, body = render_update(template, case, intake)
-    update = FamilyUpdate(case=case, intake=intake, template=template, channel=channel, sent_by=by)
+    update = FamilyUpdate(
+        case=case,
+        intake=intake,
+        template=template,
+        channel=channel,
+        sent_by=by,
+        subject=subject[:300],
+        body=body,
+    )
     try:
         deliver(channel, address, subject, body)
     except (OSError, RuntimeError) as error:

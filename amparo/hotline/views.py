@@ -21,7 +21,14 @@ from django.views.decorators.http import require_GET, require_POST
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.audit.services import record
-from amparo.hotline import documents, referrals, services, template_review, updates
+from amparo.hotline import (
+    documents,
+    intake_writer,
+    referrals,
+    services,
+    template_review,
+    updates,
+)
 from amparo.hotline.a_numbers import format_a_number, masked_a_number
 from amparo.hotline.forms import (
     ANumberSearchForm,
@@ -96,7 +103,7 @@ def help_form(request: HttpRequest) -> HttpResponse:
         valid = form.is_valid()
         # One write transaction per submission: token, case and audit event together.
         try:
-            verdict, _outcome = services.record_public_intake(
+            verdict, _outcome = intake_writer.record_public_intake(
                 services.IntakeAnswers.from_cleaned(form.cleaned_data) if valid else None,
                 PUBLIC_FORM_BUCKET,
                 shape,

@@ -14,12 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from amparo.audit.models import AuditEvent
-from amparo.hotline import services
+from amparo.hotline import intake_writer, services
 from amparo.hotline.intake_throttle import (
     BucketShape,
     forget_refusals,
     known_refusal,
     take_token,
+    take_tokens,
 )
 from amparo.hotline.models import Case, DuplicateReason, Intake, IntakeBucket, StatusEvent
 from tests.hotline.factories import answers, intake
@@ -113,7 +114,7 @@ def test_a_failed_store_spends_no_token_and_leaves_nothing(settings, monkeypatch
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(services, "record", broken)
+    monkeypatch.setattr(services, "store_intakes", broken)
     with pytest.raises(RuntimeError, match="disk gone"):
         Client().post(reverse("hotline:help"), FORM)
     assert not Case.objects.exists()
@@ -130,7 +131,7 @@ def test_a_database_failure_is_a_503_with_retry_after_and_stores_nothing(
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OperationalError("database or disk is full")
 
-    monkeypatch.setattr(services, "record", full_disk)
+    monkeypatch.setattr(services, "store_intakes", full_disk)
     response = Client().post(reverse("hotline:help"), FORM)
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
@@ -160,16 +161,16 @@ def test_a_group_commits_every_submission_but_one_that_fails():
         now = timezone.now()
         given = answers(legal_name=f"Persona {number}", a_number=f"A98765432{number}")
         group.append(
-            services._Submission(
+            intake_writer._Submission(
                 answers=given,
-                case=services._unsaved_case(given, now),
+                case=services.unsaved_case(given, now),
                 received_at=now,
                 bucket="group",
                 shape=shape,
             )
         )
     group[1].case.pk = taken.pk  # type: ignore[union-attr]  # its insert must fail
-    services._GroupCommitter._write(group)
+    intake_writer._GroupCommitter._write(group)
     assert group[0].outcome is not None
     assert group[2].outcome is not None
     assert group[1].outcome is None
@@ -218,3 +219,83 @@ def test_the_duplicate_check_searches_the_blind_indexes_not_the_whole_table():
     assert "date_of_birth_index" in plan
     assert "merged_into" not in plan
     assert "SCAN hotline_case" not in plan
+
+
+def submissions(count: int, shape: BucketShape, **overrides: object) -> list:
+    group = []
+    for number in range(count):
+        now = timezone.now()
+        given = answers(**{"legal_name": f"Persona {number}", **overrides})  # type: ignore[arg-type]
+        group.append(
+            intake_writer._Submission(
+                answers=given,
+                case=services.unsaved_case(given, now),
+                received_at=now,
+                bucket="together",
+                shape=shape,
+            )
+        )
+    return group
+
+
+def test_tokens_for_a_group_are_granted_in_order_as_far_as_the_bucket_holds():
+    shape = BucketShape(capacity=2, refill_per_second=0.01)
+    verdicts = take_tokens("g", shape, 3)
+    assert [v.allowed for v in verdicts] == [True, True, False]
+    assert 90 <= verdicts[2].retry_after_seconds <= 101
+    assert IntakeBucket.objects.get(name="g").tokens < 0.01
+    # The refusal is remembered: the next group is answered without the database.
+    with CaptureQueriesContext(connection) as queries:
+        assert not any(v.allowed for v in take_tokens("g", shape, 2))
+    assert len(queries) == 0
+
+
+def test_a_group_is_stored_with_one_statement_for_each_kind_of_row():
+    group = submissions(3, BucketShape(capacity=10, refill_per_second=0.01))
+    with CaptureQueriesContext(connection) as queries:
+        intake_writer._GroupCommitter._write(group)
+    sql = [query["sql"] for query in queries.captured_queries]
+    for table in ("hotline_case", "hotline_intake", "hotline_statusevent", "audit_auditevent"):
+        assert sum(s.startswith(f'INSERT INTO "{table}"') for s in sql) == 1, table
+    assert sum(s.startswith('SELECT "hotline_case"') for s in sql) == 1
+    assert sum(s.startswith("SAVEPOINT") for s in sql) == 1
+    assert all(s.verdict is not None and s.verdict.allowed for s in group)
+    stored = [s.outcome.case.pk for s in group if s.outcome is not None]
+    assert sorted(stored) == stored
+    assert len(stored) == 3
+    for submission in group:
+        assert submission.outcome is not None
+        case = Case.objects.get(pk=submission.outcome.case.pk)
+        assert case.legal_name == submission.answers.legal_name  # type: ignore[union-attr]
+        assert Intake.objects.get(case=case).received_at == submission.received_at
+        assert StatusEvent.objects.get(case=case).status == "reported"
+        assert AuditEvent.objects.filter(target=f"case:{case.pk}").count() == 1
+    assert 6.9 < IntakeBucket.objects.get(name="together").tokens < 7.1
+
+
+def test_in_a_group_a_later_intake_flags_the_earlier_ones_as_if_they_came_one_by_one():
+    before = intake().case  # the factory's A-number
+    group = submissions(3, BucketShape(capacity=10, refill_per_second=0.01))
+    intake_writer._GroupCommitter._write(group)
+    flagged = [
+        [(flag.other_id, flag.reason) for flag in s.outcome.duplicates]  # type: ignore[union-attr]
+        for s in group
+    ]
+    first, second, _third = (s.outcome.case.pk for s in group)  # type: ignore[union-attr]
+    assert flagged[0] == [(before.pk, DuplicateReason.A_NUMBER)]
+    assert flagged[1] == [(before.pk, DuplicateReason.A_NUMBER), (first, DuplicateReason.A_NUMBER)]
+    assert flagged[2] == [
+        (before.pk, DuplicateReason.A_NUMBER),
+        (first, DuplicateReason.A_NUMBER),
+        (second, DuplicateReason.A_NUMBER),
+    ]
+    assert services.open_duplicate_flags(before).count() == 0
+
+
+def test_a_group_that_runs_out_of_tokens_stores_only_those_admitted():
+    group = submissions(3, BucketShape(capacity=2, refill_per_second=0.01), a_number="")
+    intake_writer._GroupCommitter._write(group)
+    assert [s.verdict.allowed for s in group] == [True, True, False]  # type: ignore[union-attr]
+    assert group[2].outcome is None
+    assert group[2].verdict.retry_after_seconds >= 1  # type: ignore[union-attr]
+    assert Case.objects.count() == 2

@@ -1,7 +1,7 @@
 """The public form under concurrent load, served by gunicorn on a real SQLite file: through
 `amparo serve` (sync workers) and with two workers of four threads each.
 
-Submissions that arrive together share one commit (services._GroupCommitter); these tests
+Submissions that arrive together share one commit (intake_writer._GroupCommitter); these tests
 check what that must never cost: every acknowledged intake is stored, with its audit event,
 even when the whole server is SIGKILLed while submissions are in flight.
 """

@@ -10,12 +10,12 @@ from datetime import datetime
 
 import pytest
 
-from amparo.hotline import services
+from amparo.hotline import intake_writer
 from amparo.hotline.intake_throttle import BucketShape, Verdict
 
 
-def submission() -> services._Submission:
-    return services._Submission(
+def submission() -> intake_writer._Submission:
+    return intake_writer._Submission(
         answers=None,
         case=None,
         received_at=datetime(2026, 1, 1),
@@ -24,7 +24,7 @@ def submission() -> services._Submission:
     )
 
 
-class RecordingCommitter(services._GroupCommitter):
+class RecordingCommitter(intake_writer._GroupCommitter):
     """Writes nothing: records each group, and holds the first until told to go on."""
 
     answer_within_seconds = 10.0
@@ -37,7 +37,7 @@ class RecordingCommitter(services._GroupCommitter):
         self.die_once = False
         self.fail_once = False
 
-    def _write(self, group: list[services._Submission]) -> None:  # type: ignore[override]
+    def _write(self, group: list[intake_writer._Submission]) -> None:  # type: ignore[override]
         self.groups.append(len(group))
         if self.die_once:
             self.die_once = False

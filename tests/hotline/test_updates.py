@@ -1,11 +1,12 @@
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from amparo.accounts.roles import Role
 from amparo.hotline import updates
 from amparo.hotline.models import Case, Intake, UpdateTemplate
-from tests.hotline.factories import intake, person
+from tests.hotline.factories import intake, person, signed_in
 from tests.hotline.smtp_server import smtp_server  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +95,22 @@ def test_editing_a_template_clears_its_review(reviewer):
     assert template.reveals == "location"
     with pytest.raises(updates.UpdateRefused, match="unknown placeholders: a_number"):
         updates.edit_template(template, "x", "{a_number}")
+
+
+def test_the_words_sent_are_kept_and_shown_even_after_the_template_changes(
+    smtp_server,  # noqa: F811
+    reviewer,
+):
+    case, intake_row = located()
+    sent = updates.send_family_update(case, intake_row, "located", reviewer)
+    assert sent.subject == smtp_server.messages[0]["Subject"]
+    assert sent.body.strip() == smtp_server.bodies()[0].replace("\r\n", "\n").strip()
+    assert "Centro de Detención de Eloy" in sent.body
+    template = UpdateTemplate.objects.get(key="located", language="es")
+    updates.edit_template(template, "Noticias nuevas", "Hola {caller}, otra cosa: {facility}")
+    sent.refresh_from_db()
+    assert "Encontramos dónde está detenido/a" in sent.body
+    page = signed_in(reviewer).get(reverse("hotline:case", args=[case.pk])).content.decode()
+    assert "What was sent" in page
+    assert "Encontramos dónde está detenido/a José Luis Hernández Ramírez" in page
+    assert "otra cosa" not in page

@@ -1,0 +1,261 @@
+"""The public form's writer: submissions that arrive together are stored with one commit.
+
+A public intake is acknowledged only once it is committed. On a SQLite file every commit is
+an fsync of the write-ahead log and only one writer may hold the database at a time, so each
+server process hands its submissions to one writer thread, which stores all those waiting in
+one transaction (`_GroupCommitter`), and the writers of the processes take turns on a file
+lock beside the database (`intake_writer_turn`). A group's rows go in with one statement per
+kind of row (`services.store_intakes`); if that fails, the group is written again one
+submission at a time, each in a savepoint, so that only the failing one is refused.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from amparo.audit.services import event, record
+from amparo.hotline import services
+from amparo.hotline.intake_throttle import (
+    BucketShape,
+    Verdict,
+    known_refusal,
+    take_token,
+    take_tokens,
+)
+from amparo.hotline.models import Case, IntakeChannel
+from amparo.rows import insert
+
+# One intake writer at a time per process, then per database file (see intake_writer_turn).
+_writer_lock = threading.Lock()
+_lock_files: dict[tuple[int, str], int] = {}
+
+
+def _lock_file(path: str) -> int:
+    # Keyed by process id: a descriptor inherited across fork shares its lock with the parent.
+    key = (os.getpid(), path)
+    if key not in _lock_files:
+        _lock_files[key] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    return _lock_files[key]
+
+
+def _sqlite_file_outside_transaction() -> bool:
+    name = str(connection.settings_dict["NAME"])
+    return (
+        connection.vendor == "sqlite"
+        and not connection.in_atomic_block
+        and name != ":memory:"
+        and not name.startswith("file:")
+    )
+
+
+@contextmanager
+def intake_writer_turn() -> Iterator[None]:
+    """Queue intake writers on a kernel file lock beside the SQLite database.
+
+    SQLite admits one writer and makes the others retry on a timer whose sleeps grow to
+    100 ms, so under a burst much of the time goes in sleeping while the database is free.
+    The file lock queues the writers of every server process and wakes the next as soon as
+    one commits. Nothing changes on PostgreSQL, for an in-memory database, or when the
+    caller already holds a transaction (the database lock would then be taken first, and
+    two writers could wait on each other).
+    """
+    if not _sqlite_file_outside_transaction():
+        yield
+        return
+    with _writer_lock:
+        descriptor = _lock_file(str(connection.settings_dict["NAME"]) + ".intake-lock")
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+@dataclass
+class _Submission:
+    """One public form submission waiting for the group that will commit it."""
+
+    answers: services.IntakeAnswers | None
+    case: Case | None
+    received_at: datetime
+    bucket: str
+    shape: BucketShape
+    done: threading.Event = field(default_factory=threading.Event)
+    verdict: Verdict | None = None
+    outcome: services.IntakeOutcome | None = None
+    error: BaseException | None = None
+
+
+def _admit(submission: _Submission) -> tuple[Verdict, services.IntakeOutcome | None]:
+    """Token, then case, intake, status and audit event, in the caller's transaction."""
+    verdict = take_token(submission.bucket, submission.shape)
+    if not verdict.allowed or submission.answers is None or submission.case is None:
+        return verdict, None
+    (outcome,) = services.store_intakes(
+        [(submission.case, submission.answers, submission.received_at)],
+        IntakeChannel.PUBLIC_FORM,
+    )
+    record(None, "hotline.intake.public", target=f"case:{outcome.case.pk}")
+    return verdict, outcome
+
+
+def _admit_together(group: list[_Submission]) -> bool:
+    """The whole group in the caller's transaction, each kind of row with one statement:
+    tokens, then the cases, intakes, statuses and audit events of the submissions that got
+    one. False, having written nothing, if the group is not of one bucket."""
+    first = group[0]
+    if any((s.bucket, s.shape) != (first.bucket, first.shape) for s in group):
+        return False
+    verdicts = take_tokens(first.bucket, first.shape, len(group))
+    storing = [
+        s
+        for s, verdict in zip(group, verdicts, strict=True)
+        if verdict.allowed and s.answers is not None and s.case is not None
+    ]
+    outcomes = services.store_intakes(
+        [(s.case, s.answers, s.received_at) for s in storing],  # type: ignore[misc]
+        IntakeChannel.PUBLIC_FORM,
+    )
+    insert(*(event(None, "hotline.intake.public", target=f"case:{o.case.pk}") for o in outcomes))
+    stored = dict(zip((id(s) for s in storing), outcomes, strict=True))
+    for submission, verdict in zip(group, verdicts, strict=True):
+        submission.verdict, submission.outcome = verdict, stored.get(id(submission))
+    return True
+
+
+class _GroupCommitter:
+    """Commits this process's public intakes in groups: one transaction, so one fsync of the
+    write-ahead log, for all the submissions that arrived while the previous group was being
+    written. Nobody waits for a group to fill: a lone submission is a group of one.
+
+    The group is written with one statement per kind of row; if that fails before the
+    commit, it is rolled back and written again one submission at a time, each in a
+    savepoint, so that one that fails is rolled back alone (its token with it). A submission
+    is answered only after its group's COMMIT returned; if the commit fails, every
+    submission in the group gets the error and none is acknowledged.
+    """
+
+    largest_group = 64
+    answer_within_seconds = 60.0
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[_Submission] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._started_in: int | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(self, submission: _Submission) -> None:
+        with self._start_lock:
+            if self._started_in != os.getpid():  # the parent's writer did not fork with us
+                self._queue = queue.SimpleQueue()
+                self._writer = None
+                self._started_in = os.getpid()
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._run, args=(self._queue,), name="intake-writer", daemon=True
+                )
+                self._writer.start()
+            self._queue.put(submission)
+        if not submission.done.wait(self.answer_within_seconds):
+            raise TimeoutError("the intake was not committed in time")
+        if isinstance(submission.error, Exception):
+            raise submission.error
+        if submission.error is not None:
+            raise RuntimeError("the intake writer stopped") from submission.error
+
+    def _run(self, waiting: queue.SimpleQueue[_Submission]) -> None:
+        while True:
+            group = [waiting.get()]
+            while len(group) < self.largest_group:
+                try:
+                    group.append(waiting.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write(group)
+            except BaseException as error:  # handed to every request of the group
+                for submission in group:
+                    submission.verdict, submission.outcome = None, None
+                    submission.error = error
+                connection.close()  # the next group starts on a fresh connection
+                if not isinstance(error, Exception):
+                    with self._start_lock:  # this writer ends; the next submission starts one
+                        self._writer = None
+                    raise
+            finally:
+                for submission in group:
+                    submission.done.set()
+
+    @staticmethod
+    def _write(group: list[_Submission]) -> None:
+        with intake_writer_turn():
+            keys = [s.case.pk if s.case is not None else None for s in group]
+            together = False
+            try:
+                with transaction.atomic():
+                    together = _admit_together(group)
+            except Exception:
+                if together:  # the COMMIT itself failed: every submission gets the error
+                    raise
+                for submission, key in zip(group, keys, strict=True):
+                    submission.verdict, submission.outcome = None, None
+                    if submission.case is not None:  # keys handed out by the failed INSERT
+                        submission.case.pk = key
+                        submission.case._state.adding = True
+            else:
+                if together:
+                    return
+            # One at a time, each in a savepoint: only the submission that fails is refused.
+            with transaction.atomic():
+                for submission in group:
+                    try:
+                        with transaction.atomic():
+                            submission.verdict, submission.outcome = _admit(submission)
+                    except Exception as error:
+                        submission.error = error
+
+
+_group_committer = _GroupCommitter()
+
+
+def record_public_intake(
+    answers: services.IntakeAnswers | None, bucket: str, shape: BucketShape
+) -> tuple[Verdict, services.IntakeOutcome | None]:
+    """A submission of the public form: take a token from the form's bucket and, if one was
+    free and the answers are valid (None when the form was not), open the case.
+
+    Token, case, intake, status and audit event commit together, and this returns only
+    after the commit: an acknowledged intake is a stored one, a failure spends no token,
+    and an invalid form spends one like any other submission so that a flood of junk is
+    limited too. On a SQLite file the commit is shared with the other submissions of the
+    moment (see _GroupCommitter); inside a caller's transaction it joins that one.
+    """
+    known = known_refusal(bucket, shape)
+    if known is not None:
+        return known, None
+    now = timezone.now()
+    submission = _Submission(
+        answers=answers,
+        case=services.unsaved_case(answers, now) if answers is not None else None,
+        received_at=now,
+        bucket=bucket,
+        shape=shape,
+    )
+    if _sqlite_file_outside_transaction():
+        _group_committer.submit(submission)
+    else:  # a group of one, in the caller's transaction or on PostgreSQL
+        _GroupCommitter._write([submission])
+        if submission.error is not None:
+            raise submission.error
+    assert submission.verdict is not None
+    return submission.verdict, submission.outcome
