@@ -3,8 +3,10 @@ many rows; what it refuses, it refuses before writing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from django.db import connection
+from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -18,8 +20,8 @@ from tests.hotline.factories import answers
 pytestmark = pytest.mark.django_db
 
 
-def stored(model: type, pk: object) -> dict[str, object]:
-    row = model.objects.filter(pk=pk).values().get()
+def stored(model: type[models.Model], pk: object) -> dict[str, Any]:
+    row = dict(model._default_manager.filter(pk=pk).values().get())
     row.pop("id", None)
     return row
 

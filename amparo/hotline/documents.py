@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 from django import forms
@@ -170,6 +171,17 @@ def download_name(document: CaseDocument) -> str:
     """
     ending = mimetypes.guess_extension(document.media_type) or ""
     return f"case-{document.case_id}-document-{document.pk}{ending}"
+
+
+def export_case(case: Case, out: Path, by: User | None = None, *, zip: bool = False) -> Path:
+    """A signed bundle of the case's documents (and those of cases merged into it) at `out`,
+    which `amparo-verify` checks offline; each document gets an "exported" custody entry."""
+    case = surviving_case(case)
+    ids = list(documents_of(case).values_list("item_id", flat=True))
+    if not ids:
+        raise DocumentRefused(_("Case %(number)s has no documents yet.") % {"number": case.pk})
+    role, actor_id = actor_of(by)
+    return evidence_store().bundle(ids, Path(out), actor_role=role, actor_id=actor_id, zip=zip)
 
 
 def plaintext(document: CaseDocument) -> Iterator[bytes]:

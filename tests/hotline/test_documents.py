@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.http.response import HttpResponseBase
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -250,3 +254,55 @@ def test_documents_of_a_merged_case_stay_with_the_case_that_survives() -> None:
     assert "bond.jpg" in page
     response = download(client, first, document)
     assert b"".join(response.streaming_content) == BOND_PHOTO
+
+
+def test_a_cases_documents_export_as_a_bundle_that_verifies_offline(tmp_path: Path) -> None:
+    kept = intake().case
+    absorbed = intake(caller_name="Otra persona").case
+    volunteer = person("vera", Role.HOTLINE)
+    client = signed_in(volunteer)
+    upload(client, kept, "nta.pdf", NOTICE_TO_APPEAR)
+    upload(client, absorbed, "bond.jpg", BOND_PHOTO, kind="bond_decision")
+    merge_cases(kept, absorbed, volunteer)
+    out = tmp_path / "case-bundle"
+    # The absorbed case's number still finds the case its documents moved to.
+    call_command("export-bundle", "--case", str(absorbed.pk), "--out", str(out))
+    key = tmp_path / "log.vkey"
+    key.write_text(evidence_store().log_vkey + "\n")
+    checked = subprocess.run(
+        [sys.executable, "-m", "amparo.evidence.verify_cli", str(out), "--key", str(key)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("OK: 2 originals")
+    originals = {p.read_bytes() for p in (out / "data").rglob("*") if p.is_file()}
+    assert {NOTICE_TO_APPEAR, BOND_PHOTO} <= originals
+    for document in CaseDocument.objects.all():
+        assert custody_events(document)[-1]["event"] == "exported"
+    assert AuditEvent.objects.filter(
+        action="hotline.bundle.exported", target=f"case:{kept.pk}"
+    ).exists()
+    # One changed byte in a document and the bundle no longer verifies.
+    some_original = next(
+        p for p in (out / "data").rglob("*") if p.is_file() and p.read_bytes() == BOND_PHOTO
+    )
+    some_original.write_bytes(b"X" + BOND_PHOTO[1:])
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "amparo.evidence.verify_cli", str(out), "--key", str(key)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    )
+
+
+def test_a_case_without_documents_or_an_unknown_case_is_named(tmp_path: Path) -> None:
+    case = intake().case
+    with pytest.raises(CommandError, match=f"Case {case.pk} has no documents yet"):
+        call_command("export-bundle", "--case", str(case.pk), "--out", str(tmp_path / "a"))
+    with pytest.raises(CommandError, match="no case '999999'"):
+        call_command("export-bundle", "--case", "999999", "--out", str(tmp_path / "b"))
+    assert not (tmp_path / "a").exists()

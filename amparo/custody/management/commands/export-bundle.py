@@ -1,4 +1,5 @@
-"""`amparo export-bundle --report REF --out DIR` or `--deployment REF`: a verifiable bundle."""
+"""`amparo export-bundle --report REF --out DIR`, `--deployment REF` or `--case N`: a verifiable
+bundle."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from amparo.evidence.bundle import BundleError
 from amparo.evidence.store import StoreError
 from amparo.field.export import ExportError, export_deployment, export_report
 from amparo.field.models import Deployment, Report
+from amparo.hotline.documents import DocumentRefused, export_case, surviving_case
+from amparo.hotline.models import Case
 
 
 def find_report(reference: str) -> Report:
@@ -31,13 +34,25 @@ def find_report(reference: str) -> Report:
     return report
 
 
+def find_case(reference: str) -> Case:
+    """A case by its number; a merged case's number still finds it (its documents moved)."""
+    case = Case.objects.filter(pk=int(reference)).first() if reference.isdigit() else None
+    if case is None:
+        raise CommandError(f"no case {reference!r}: give its number")
+    return surviving_case(case)
+
+
 class Command(BaseCommand):
-    help = "Export a report or a whole event as a signed bundle that amparo-verify checks."
+    help = (
+        "Export a report, a whole event or a hotline case's documents as a signed bundle that "
+        "amparo-verify checks."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         which = parser.add_mutually_exclusive_group(required=True)
         which.add_argument("--report", metavar="REF", help="report number or id")
         which.add_argument("--deployment", metavar="REF", help="event (deployment) number")
+        which.add_argument("--case", metavar="N", help="hotline case number: its documents")
         parser.add_argument("--out", required=True, metavar="DIR", help="bundle to create")
         parser.add_argument("--zip", action="store_true", help="write a .zip instead")
 
@@ -48,6 +63,10 @@ class Command(BaseCommand):
                 report = find_report(options["report"])
                 path = export_report(report, out, zip=options["zip"])
                 target = f"report:{report.pk}"
+            elif options["case"]:
+                case = find_case(options["case"])
+                path = export_case(case, out, zip=options["zip"])
+                target = f"case:{case.pk}"
             else:
                 reference = options["deployment"]
                 deployment = (
@@ -59,7 +78,8 @@ class Command(BaseCommand):
                     raise CommandError(f"no event {reference!r}: give its number")
                 path = export_deployment(deployment, out, zip=options["zip"])
                 target = f"deployment:{deployment.pk}"
-        except (ExportError, BundleError, StoreError) as error:
+        except (ExportError, DocumentRefused, BundleError, StoreError) as error:
             raise CommandError(str(error)) from None
-        audit(None, "field.bundle.exported", target=target, detail=str(path.name))
+        action = "hotline.bundle.exported" if options["case"] else "field.bundle.exported"
+        audit(None, action, target=target, detail=str(path.name))
         self.stdout.write(f"Wrote {path}")
