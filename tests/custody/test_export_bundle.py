@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from django.urls import reverse
 
 from amparo.custody.evidence import evidence_store
 from amparo.evidence.verify import VerificationFailure, verify_bundle
+from tests.amparo_verify import run_amparo_verify
 from tests.field.conftest import Event
 from tests.field.factories import filed_report, signed_in_client
 from tests.field.jpeg_samples import jpeg
@@ -36,14 +35,7 @@ def test_export_bundle_command_writes_a_bundle_amparo_verify_accepts(
     report = _report_with_photo(event)
     out = tmp_path / "report-bundle"
     call_command("export-bundle", "--report", str(report.client_id), "--out", str(out))
-    key = tmp_path / "log.vkey"
-    key.write_text(evidence_store().log_vkey + "\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "amparo.evidence.verify_cli", str(out), "--key", str(key)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_amparo_verify(out, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("OK: 2 originals")
     documents = [p for p in (out / "data").rglob("*.json") if "report-" in p.name]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from amparo.evidence.custody import parse_custody_entry
 from amparo.hotline import documents, referrals
 from amparo.hotline.models import Case, CaseDocument
 from amparo.hotline.services import merge_cases
+from tests.amparo_verify import run_amparo_verify
 from tests.hotline.factories import attorney, intake, offered, person, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -267,14 +266,7 @@ def test_a_cases_documents_export_as_a_bundle_that_verifies_offline(tmp_path: Pa
     out = tmp_path / "case-bundle"
     # The absorbed case's number still finds the case its documents moved to.
     call_command("export-bundle", "--case", str(absorbed.pk), "--out", str(out))
-    key = tmp_path / "log.vkey"
-    key.write_text(evidence_store().log_vkey + "\n")
-    checked = subprocess.run(
-        [sys.executable, "-m", "amparo.evidence.verify_cli", str(out), "--key", str(key)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    checked = run_amparo_verify(out, tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.startswith("OK: 2 originals")
     originals = {p.read_bytes() for p in (out / "data").rglob("*") if p.is_file()}
@@ -289,14 +281,7 @@ def test_a_cases_documents_export_as_a_bundle_that_verifies_offline(tmp_path: Pa
         p for p in (out / "data").rglob("*") if p.is_file() and p.read_bytes() == BOND_PHOTO
     )
     some_original.write_bytes(b"X" + BOND_PHOTO[1:])
-    assert (
-        subprocess.run(
-            [sys.executable, "-m", "amparo.evidence.verify_cli", str(out), "--key", str(key)],
-            capture_output=True,
-            check=False,
-        ).returncode
-        != 0
-    )
+    assert run_amparo_verify(out, tmp_path).returncode != 0
 
 
 def test_a_case_without_documents_or_an_unknown_case_is_named(tmp_path: Path) -> None:

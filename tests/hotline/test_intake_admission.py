@@ -153,22 +153,28 @@ def test_an_invalid_form_spends_a_token_and_opens_no_case(settings):
     assert 8.9 < IntakeBucket.objects.get().tokens < 9.1
 
 
-def test_a_group_commits_every_submission_but_one_that_fails():
-    shape = BucketShape(capacity=10, refill_per_second=0.01)
-    taken = intake().case
+def submissions(
+    count: int, shape: BucketShape, **overrides: object
+) -> list[intake_writer._Submission]:
     group = []
-    for number in range(3):
+    for number in range(count):
         now = timezone.now()
-        given = answers(legal_name=f"Persona {number}", a_number=f"A98765432{number}")
+        given = answers(**{"legal_name": f"Persona {number}", **overrides})
         group.append(
             intake_writer._Submission(
                 answers=given,
                 case=services.unsaved_case(given, now),
                 received_at=now,
-                bucket="group",
+                bucket="together",
                 shape=shape,
             )
         )
+    return group
+
+
+def test_a_group_commits_every_submission_but_one_that_fails():
+    taken = intake().case
+    group = submissions(3, BucketShape(capacity=10, refill_per_second=0.01), a_number="")
     group[1].case.pk = taken.pk  # type: ignore[union-attr]  # its insert must fail
     intake_writer._GroupCommitter._write(group)
     assert group[0].outcome is not None
@@ -179,7 +185,7 @@ def test_a_group_commits_every_submission_but_one_that_fails():
     assert set(Intake.objects.values_list("caller_name", flat=True)) == {"Rosa Hernández"}
     assert Intake.objects.count() == 3
     # The failed submission's token went back with its savepoint.
-    assert 7.9 < IntakeBucket.objects.get(name="group").tokens < 8.1
+    assert 7.9 < IntakeBucket.objects.get(name="together").tokens < 8.1
 
 
 def test_duplicates_are_found_with_one_query():
@@ -219,25 +225,6 @@ def test_the_duplicate_check_searches_the_blind_indexes_not_the_whole_table():
     assert "date_of_birth_index" in plan
     assert "merged_into" not in plan
     assert "SCAN hotline_case" not in plan
-
-
-def submissions(
-    count: int, shape: BucketShape, **overrides: object
-) -> list[intake_writer._Submission]:
-    group = []
-    for number in range(count):
-        now = timezone.now()
-        given = answers(**{"legal_name": f"Persona {number}", **overrides})
-        group.append(
-            intake_writer._Submission(
-                answers=given,
-                case=services.unsaved_case(given, now),
-                received_at=now,
-                bucket="together",
-                shape=shape,
-            )
-        )
-    return group
 
 
 def test_tokens_for_a_group_are_granted_in_order_as_far_as_the_bucket_holds():
