@@ -2,7 +2,10 @@
 
 The gateway is whatever the network runs or rents: it receives
 ``{"to": "+15551234567", "text": "..."}`` with ``Authorization: Bearer <token>``
-at AMPARO_SMS_GATEWAY_URL and answers 2xx when it has accepted the message.
+at AMPARO_SMS_GATEWAY_URL and answers 2xx when it has accepted the message. A message that
+may be sent again after a crash (a family alert) also carries ``"id"`` in the body and the
+same value in an ``Idempotency-Key`` header, so that a gateway which keeps them can drop
+the repeat.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def sms_available() -> bool:
     return bool(gateway_url())
 
 
-def send_sms(to: str, text: str) -> None:
+def send_sms(to: str, text: str, *, idempotency_key: str | None = None) -> None:
     url = gateway_url()
     if not url:
         raise SmsNotConfigured("AMPARO_SMS_GATEWAY_URL is not set; no text message was sent.")
@@ -42,7 +45,11 @@ def send_sms(to: str, text: str) -> None:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    body = json.dumps({"to": to, "text": text}).encode()
+    fields = {"to": to, "text": text}
+    if idempotency_key is not None:
+        fields["id"] = idempotency_key
+        headers["Idempotency-Key"] = idempotency_key
+    body = json.dumps(fields).encode()
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310

@@ -12,7 +12,9 @@ MAX_ATTEMPTS times in all); a refusal for good (no address, a 5xx from the mail 
 hung mid-send; it is taken over and sent again, because a contact who hears nothing is worse
 than one who hears twice. That one case, a process dying between the adapter's
 acknowledgment and the one-row update that records it, can deliver a message twice; nothing
-else can. The retry job is the `sendplanalerts` housekeeping command.
+else can. Both sendings then carry the same Message-ID (email) or Idempotency-Key (the SMS
+gateway), made from the row's key, so a receiving side that keeps them can drop the repeat.
+The retry job is the `sendplanalerts` housekeeping command.
 """
 
 from __future__ import annotations
@@ -278,9 +280,18 @@ def _attempt(delivery: AlertDelivery, claimed_at: datetime) -> DeliveryState:
         if not delivery.address:
             raise NoAddress("the contact has no address for this channel")
         if delivery.channel == ContactChannel.EMAIL:
-            send_email(delivery.address, delivery.subject, delivery.text)
+            send_email(
+                delivery.address,
+                delivery.subject,
+                delivery.text,
+                idempotency_key=f"amparo-alert-{delivery.idempotency_key}",
+            )
         else:
-            send_sms(delivery.address, delivery.text)
+            send_sms(
+                delivery.address,
+                delivery.text,
+                idempotency_key=f"amparo-alert-{delivery.idempotency_key}",
+            )
     # Any failure is recorded on its row; the other contacts still get their messages.
     except Exception as error:
         attempts = AlertDelivery.objects.get(pk=delivery.pk).attempts

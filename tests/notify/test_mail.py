@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import override_settings
 
@@ -46,3 +48,18 @@ def test_a_server_that_is_not_there_raises() -> None:
         pytest.raises(OSError, match=r"[Cc]onnection refused"),
     ):
         send_email("ana@example.org", "s", "t")
+
+
+def test_an_idempotency_key_gives_the_same_message_id_every_time(
+    smtp_inbox: SmtpInbox, settings: Any
+) -> None:
+    settings.DEFAULT_FROM_EMAIL = "Amparo <alerts@network.example>"
+    for _ in range(2):
+        send_email("ana@example.org", "s", "t", idempotency_key="amparo-alert-abc123")
+    send_email("ana@example.org", "s", "t")
+    first, second, plain = smtp_inbox.messages
+    assert first["Message-ID"] == second["Message-ID"] == "<amparo-alert-abc123@network.example>"
+    assert plain["Message-ID"] != first["Message-ID"]
+    with pytest.raises(ValueError, match="idempotency key"):
+        send_email("ana@example.org", "s", "t", idempotency_key="a b>")
+    assert len(smtp_inbox.messages) == 3

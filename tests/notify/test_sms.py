@@ -33,3 +33,10 @@ def test_without_a_gateway_nothing_is_sent() -> None:
 def test_only_http_gateways_are_used() -> None:
     with pytest.raises(SmsNotConfigured, match="http"):
         send_sms("+15551230000", "x")
+
+
+def test_an_idempotency_key_travels_in_a_header_and_the_body(sms_gateway: SmsGateway) -> None:
+    send_sms("+15551230000", "x", idempotency_key="amparo-alert-abc123")
+    [request] = sms_gateway.received
+    assert request.headers["Idempotency-Key"] == "amparo-alert-abc123"
+    assert request.body == {"to": "+15551230000", "text": "x", "id": "amparo-alert-abc123"}

@@ -201,13 +201,17 @@ def test_two_retry_jobs_racing_for_one_stale_claim_send_it_once(smtp_inbox):
     assert row is not None
     # As if its sender had died: back to a stale claim, and the message not yet received.
     AlertDelivery.objects.filter(pk=row.pk).update(state=DeliveryState.SENDING, claimed_at=stale)
+    message_ids = {message["To"]: message["Message-ID"] for message in smtp_inbox.messages}
+    assert len(set(message_ids.values())) == 2
     smtp_inbox.messages.clear()
 
     now = timezone.now()
     first = retry_alerts(now)
     second = retry_alerts(now)
     assert (first.sent, second.sent) == (1, 0)
-    assert len(smtp_inbox.messages) == 1
+    [again] = smtp_inbox.messages
+    # The repeat carries the first sending's Message-ID, so the receiving side can drop it.
+    assert again["Message-ID"] == message_ids[again["To"]]
 
 
 def test_a_refusal_for_good_is_not_retried(moody_server):
@@ -268,12 +272,18 @@ def test_the_sms_gateway_answering_503_then_202_gets_one_message(smtp_inbox, sms
     sms_gateway.answer_status = 503
     outcome = activate_plan(plan, ActivationSource.FAMILY)
     assert (outcome.sent, outcome.retrying) == (2, 2)
+    keys = {r.body["to"]: r.headers["Idempotency-Key"] for r in sms_gateway.received}
+    assert len(set(keys.values())) == 2
     sms_gateway.received.clear()
 
     sms_gateway.answer_status = 202
     make_due()
     run_retry_job()
     assert sorted(r.body["to"] for r in sms_gateway.received) == ["+15550100888", "+15550100999"]
+    # Each retry carries its message's key, in the header and the body, as the first try did.
+    for request in sms_gateway.received:
+        assert request.headers["Idempotency-Key"] == keys[request.body["to"]]
+        assert request.body["id"] == keys[request.body["to"]]
     run_retry_job()
     assert len(sms_gateway.received) == 2
 
