@@ -84,16 +84,21 @@ def _read_or_create_key_file(path: Path) -> bytes:
     return _decode_key(encoded, str(path))
 
 
+def _master_key() -> tuple[bytes, str]:
+    """The master key and its text (base64), from AMPARO_FIELD_KEY or the 0600 file
+    `field_key` in the data directory, made on first use."""
+    from_environment = os.environ.get(KEY_ENVIRONMENT_VARIABLE, "")
+    if from_environment:
+        return _decode_key(from_environment, KEY_ENVIRONMENT_VARIABLE), from_environment.strip()
+    path = Path(settings.DATA_DIR) / KEY_FILE_NAME
+    master = _read_or_create_key_file(path)
+    return master, path.read_text().strip()
+
+
 def field_key_text() -> str:
     """The master field key as written in its file (base64), for backups: without it nothing
     sealed in the database opens on a restored instance."""
-    from_environment = os.environ.get(KEY_ENVIRONMENT_VARIABLE, "")
-    if from_environment:
-        _decode_key(from_environment, KEY_ENVIRONMENT_VARIABLE)
-        return from_environment.strip()
-    path = Path(settings.DATA_DIR) / KEY_FILE_NAME
-    _read_or_create_key_file(path)
-    return path.read_text().strip()
+    return _master_key()[1]
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
@@ -103,11 +108,7 @@ def _derive(master: bytes, purpose: bytes) -> bytes:
 @lru_cache(maxsize=1)
 def field_keys() -> FieldKeys:
     """The keys, from AMPARO_FIELD_KEY or the 0600 file `field_key` in the data directory."""
-    from_environment = os.environ.get(KEY_ENVIRONMENT_VARIABLE, "")
-    if from_environment:
-        master = _decode_key(from_environment, KEY_ENVIRONMENT_VARIABLE)
-    else:
-        master = _read_or_create_key_file(Path(settings.DATA_DIR) / KEY_FILE_NAME)
+    master, _text = _master_key()
     return FieldKeys(
         encryption=_derive(master, b"amparo field encryption v1"),
         index=_derive(master, b"amparo blind index v1"),
