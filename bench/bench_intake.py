@@ -9,10 +9,13 @@ and, alternating rounds so that both see the same machine load, drives:
   limit bucket, validates, seals the A-number and birth date and stores the case.
 
 Each round is a bounded loop: ``--clients`` threads each send ``--requests`` requests over
-keep-alive connections. Then an overload phase (``--overload-seconds``) sends intakes at
-ten times the measured sustainable rate with the normal rate limit on, and checks that
-nothing crashes, every acknowledged intake is stored, the excess gets 429/503 with
-Retry-After, and a staff page keeps answering. Writes bench/RESULTS_intake.md.
+keep-alive connections. The clock runs from the moment all of them are connected, primed
+with a CSRF token and hold their encoded bodies, to the last answer, so that it counts the
+server's work on the timed requests and not the load generator's set-up. Then an overload
+phase (``--overload-seconds``) sends intakes at ten times the measured sustainable rate
+with the normal rate limit on, and checks that nothing crashes, every acknowledged intake
+is stored, the excess gets 429/503 with Retry-After, and a staff page keeps answering.
+Writes bench/RESULTS_intake.md.
 
 This module is also the WSGI app gunicorn serves (``bench.bench_intake:application``).
 """
@@ -173,21 +176,30 @@ class Session:
         self.token = match.group(1)
 
 
-def drive(port: int, target: str, clients: int, per_client: int, start_index: int) -> Tally:
+def drive(
+    port: int, target: str, clients: int, per_client: int, start_index: int
+) -> tuple[Tally, float]:
+    """Each client connects (and, for the intake, fetches the form for its CSRF token) and
+    encodes its request bodies first; then all start together. Returns the tally and the
+    seconds from that start until the last answer."""
     tally = Tally()
+    ready = threading.Barrier(clients + 1, timeout=120)
+    finished: list[float] = []
 
     def client(number: int) -> None:
         session = Session(port)
         if target == "intake":
             session.prime()
+            first = start_index + number * per_client
+            bodies = [form_body(i, session.token) for i in range(first, first + per_client)]
+        else:
+            session.request("GET", BARE_PATH)  # the connection is open before the clock runs
+        ready.wait()
         for i in range(per_client):
-            index = start_index + number * per_client + i
             started = time.perf_counter()
             try:
                 if target == "intake":
-                    status, _, response = session.request(
-                        "POST", INTAKE_PATH, form_body(index, session.token)
-                    )
+                    status, _, response = session.request("POST", INTAKE_PATH, bodies[i])
                 else:
                     status, _, response = session.request("GET", BARE_PATH)
             except (http.client.HTTPException, OSError):
@@ -195,13 +207,17 @@ def drive(port: int, target: str, clients: int, per_client: int, start_index: in
                     tally.errors += 1
                 continue
             tally.add(status, time.perf_counter() - started, response.headers.get("Retry-After"))
+        with tally.lock:
+            finished.append(time.perf_counter())
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
+    ready.wait()
+    began = time.perf_counter()
     for thread in threads:
         thread.join()
-    return tally
+    return tally, (max(finished) if finished else time.perf_counter()) - began
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -218,9 +234,7 @@ class Round:
 
 
 def timed_round(port: int, target: str, clients: int, per_client: int, start: int) -> Round:
-    began = time.perf_counter()
-    tally = drive(port, target, clients, per_client, start)
-    elapsed = time.perf_counter() - began
+    tally, elapsed = drive(port, target, clients, per_client, start)
     return Round(
         rate=len(tally.latencies) / elapsed,
         p50=percentile(tally.latencies, 0.5),
