@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +20,7 @@ from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.audit.services import record as audit
 from amparo.custody.evidence import evidence_store, record_custody
-from amparo.custody.streaming import stream_original
+from amparo.custody.streaming import bundle_download, stream_original
 from amparo.evidence.custody import CustodyEvent
 from amparo.field import redaction_review, services
 from amparo.field.export import ExportError, export_deployment, export_report
@@ -477,18 +476,15 @@ def export_report_bundle(request: HttpRequest, pk: int) -> HttpResponseBase:
 def _bundle_download(
     request: HttpRequest, name: str, write: Callable[[Path], Path], back: str
 ) -> HttpResponseBase:
-    scratch = Path(tempfile.mkdtemp(prefix="amparo-export-"))
-    try:
-        path = write(scratch / f"{name}.zip")
-    except ExportError as error:
-        scratch.rmdir()
-        messages.error(request, str(error))
-        return redirect(back)
-    audit(request, "field.bundle.exported", target=name)
-    handle = Path(path).open("rb")  # noqa: SIM115 -- FileResponse closes it
-    Path(path).unlink()  # the open handle keeps the bytes until the response is sent
-    scratch.rmdir()
-    return FileResponse(handle, as_attachment=True, filename=f"{name}.zip")
+    return bundle_download(
+        request,
+        name,
+        write,
+        back=back,
+        action="field.bundle.exported",
+        target=name,
+        refusals=(ExportError,),
+    )
 
 
 @roles(Role.OBSERVER, Role.ATTORNEY)

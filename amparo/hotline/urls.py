@@ -19,6 +19,11 @@ urlpatterns = [
     path("cases/<int:case_id>/duplicates/", views.case_merge, name="case_merge"),
     path("cases/<int:case_id>/documents/", views.case_document_add, name="case_document_add"),
     path(
+        "cases/<int:case_id>/documents/bundle/",
+        views.case_documents_bundle,
+        name="case_documents_bundle",
+    ),
+    path(
         "cases/<int:case_id>/documents/<int:document_id>/",
         views.case_document,
         name="case_document",

@@ -13,6 +13,7 @@ from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.audit.services import record
+from amparo.custody.streaming import bundle_download
 from amparo.hotline import (
     documents,
     intake_writer,
@@ -494,6 +496,24 @@ def case_document(request: HttpRequest, case_id: int, document_id: int) -> HttpR
     response["Content-Disposition"] = f'attachment; filename="{documents.download_name(document)}"'
     response["Content-Length"] = str(document.size)
     return response
+
+
+@roles(*STAFF_ROLES, Role.ATTORNEY)
+@require_POST
+def case_documents_bundle(request: HttpRequest, case_id: int) -> HttpResponseBase:
+    """The case's documents as a signed bundle anyone can check offline with amparo-verify."""
+    get_object_or_404(Case, pk=case_id)
+    case = documents.surviving_case(documents.readable_case(_user(request), case_id))
+    case = documents.readable_case(_user(request), case.pk)
+    return bundle_download(
+        request,
+        f"case-{case.pk}-documents",
+        lambda out: documents.export_case(case, out, _user(request), zip=True),
+        back=reverse("hotline:case", args=[case.pk]),
+        action="hotline.bundle.exported",
+        target=f"case:{case.pk}",
+        refusals=(documents.DocumentRefused,),
+    )
 
 
 # --- update templates (coordinators) ----------------------------------------------------

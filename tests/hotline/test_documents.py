@@ -291,3 +291,41 @@ def test_a_case_without_documents_or_an_unknown_case_is_named(tmp_path: Path) ->
     with pytest.raises(CommandError, match="no case '999999'"):
         call_command("export-bundle", "--case", "999999", "--out", str(tmp_path / "b"))
     assert not (tmp_path / "a").exists()
+
+
+def test_the_case_page_downloads_the_documents_as_a_bundle_for_those_who_may_read_them(
+    tmp_path: Path,
+) -> None:
+    case = intake().case
+    volunteer = person("vera", Role.HOTLINE)
+    client = signed_in(volunteer)
+    url = reverse("hotline:case_documents_bundle", args=[case.pk])
+    # Nothing yet: the page says so and no file is made.
+    empty = client.post(url, follow=True)
+    assert f"Case {case.pk} has no documents yet." in empty.content.decode()
+    assert (
+        "verifiable bundle"
+        not in client.get(reverse("hotline:case", args=[case.pk])).content.decode()
+    )
+
+    upload(client, case, "nta.pdf", NOTICE_TO_APPEAR)
+    assert (
+        "verifiable bundle" in client.get(reverse("hotline:case", args=[case.pk])).content.decode()
+    )
+    response = client.post(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="case-{case.pk}-documents.zip"'
+    bundle = tmp_path / "case.zip"
+    bundle.write_bytes(b"".join(response.streaming_content))  # type: ignore[attr-defined]
+    checked = run_amparo_verify(bundle, tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("OK: 1 originals")
+    assert AuditEvent.objects.filter(
+        action="hotline.bundle.exported", target=f"case:{case.pk}", actor=volunteer
+    ).exists()
+
+    # An attorney the case is not assigned to gets nothing, and no export is logged.
+    outsider = attorney("otro")
+    refused = signed_in(outsider).post(url)
+    assert refused.status_code == 403
+    assert AuditEvent.objects.filter(action="hotline.bundle.exported").count() == 1
