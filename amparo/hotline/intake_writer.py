@@ -136,7 +136,9 @@ def _admit_together(group: list[_Submission]) -> bool:
 class _GroupCommitter:
     """Commits this process's public intakes in groups: one transaction, so one fsync of the
     write-ahead log, for all the submissions that arrived while the previous group was being
-    written. Nobody waits for a group to fill: a lone submission is a group of one.
+    written or while this writer waited for its turn on the database (the group is taken
+    from the queue only once the turn is held). Nobody waits for a group to fill: a lone
+    submission is a group of one.
 
     The group is written with one statement per kind of row; if that fails before the
     commit, it is rolled back and written again one submission at a time, each in a
@@ -176,13 +178,15 @@ class _GroupCommitter:
     def _run(self, waiting: queue.SimpleQueue[_Submission]) -> None:
         while True:
             group = [waiting.get()]
-            while len(group) < self.largest_group:
-                try:
-                    group.append(waiting.get_nowait())
-                except queue.Empty:
-                    break
             try:
-                self._write(group)
+                with intake_writer_turn():
+                    # What arrived while this writer waited for its turn joins the group.
+                    while len(group) < self.largest_group:
+                        try:
+                            group.append(waiting.get_nowait())
+                        except queue.Empty:
+                            break
+                    self._write(group)
             except BaseException as error:  # handed to every request of the group
                 for submission in group:
                     submission.verdict, submission.outcome = None, None
@@ -198,31 +202,31 @@ class _GroupCommitter:
 
     @staticmethod
     def _write(group: list[_Submission]) -> None:
-        with intake_writer_turn():
-            keys = [s.case.pk if s.case is not None else None for s in group]
-            together = False
-            try:
-                with transaction.atomic():
-                    together = _admit_together(group)
-            except Exception:
-                if together:  # the COMMIT itself failed: every submission gets the error
-                    raise
-                for submission, key in zip(group, keys, strict=True):
-                    submission.verdict, submission.outcome = None, None
-                    if submission.case is not None:  # keys handed out by the failed INSERT
-                        submission.case.pk = key
-                        submission.case._state.adding = True
-            else:
-                if together:
-                    return
-            # One at a time, each in a savepoint: only the submission that fails is refused.
+        """Store the group; the caller holds the writer's turn (or needs none)."""
+        keys = [s.case.pk if s.case is not None else None for s in group]
+        together = False
+        try:
             with transaction.atomic():
-                for submission in group:
-                    try:
-                        with transaction.atomic():
-                            submission.verdict, submission.outcome = _admit(submission)
-                    except Exception as error:
-                        submission.error = error
+                together = _admit_together(group)
+        except Exception:
+            if together:  # the COMMIT itself failed: every submission gets the error
+                raise
+            for submission, key in zip(group, keys, strict=True):
+                submission.verdict, submission.outcome = None, None
+                if submission.case is not None:  # keys handed out by the failed INSERT
+                    submission.case.pk = key
+                    submission.case._state.adding = True
+        else:
+            if together:
+                return
+        # One at a time, each in a savepoint: only the submission that fails is refused.
+        with transaction.atomic():
+            for submission in group:
+                try:
+                    with transaction.atomic():
+                        submission.verdict, submission.outcome = _admit(submission)
+                except Exception as error:
+                    submission.error = error
 
 
 _group_committer = _GroupCommitter()
