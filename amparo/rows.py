@@ -2,9 +2,13 @@
 
 `Model.save()` compiles its INSERT anew on every call: for the public intake, which writes a
 case, its intake, a status event and an audit event per submission, that compiling cost more
-than SQLite took to run the statements. `insert` builds the statement once per model and
-database vendor and converts each value with the model field's own `get_db_prep_save`, so the
-stored values are the ones `save()` would store.
+than SQLite took to run the statements. Here the statement is built once per model, database
+vendor and number of rows, and each value is converted by the model field's own
+`get_db_prep_save`, so the stored values are the ones `save()` would store.
+
+The conversion can be done ahead (`Row`), outside the transaction, so that a writer holding
+the database's only write lock spends that time sending rows, not preparing them. A foreign
+key to a row not yet inserted is filled in afterwards with `Row.refer`.
 
 It writes only the row: no `pre_save`/`post_save` signals are sent (the models written this
 way have no receivers) and no `save()` override runs, so use it only for models whose `save`
@@ -13,77 +17,105 @@ adds nothing to a plain insert.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 
 @dataclass(frozen=True)
 class _Statement:
     sql: str
-    fields: tuple[Any, ...]
     returns_pk: bool
 
 
+_fields: dict[tuple[type[models.Model], bool], tuple[Any, ...]] = {}
 _statements: dict[tuple[type[models.Model], str, bool, int], _Statement] = {}
 
 
+def _columns(model: type[models.Model], with_pk: bool) -> tuple[Any, ...]:
+    key = (model, with_pk)
+    if key not in _fields:
+        auto = model._meta.auto_field
+        _fields[key] = tuple(f for f in model._meta.concrete_fields if with_pk or f is not auto)
+    return _fields[key]
+
+
 def _statement(model: type[models.Model], with_pk: bool, rows: int) -> _Statement:
+    connection = connections[DEFAULT_DB_ALIAS]
     key = (model, connection.vendor, with_pk, rows)
     found = _statements.get(key)
     if found is not None:
         return found
     meta = model._meta
-    auto = meta.auto_field
-    fields = tuple(f for f in meta.concrete_fields if with_pk or f is not auto)
+    fields = _columns(model, with_pk)
     quote = connection.ops.quote_name
     row = f"({', '.join(['%s'] * len(fields))})"
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES {', '.join([row] * rows)}"
     )
-    returns_pk = not with_pk and auto is not None
+    returns_pk = not with_pk and meta.auto_field is not None
     if returns_pk:
         if not connection.features.can_return_rows_from_bulk_insert:
             raise RuntimeError(f"{connection.vendor} cannot return the new primary keys")
         sql += f" RETURNING {quote(meta.pk.column)}"
-    statement = _Statement(sql=sql, fields=fields, returns_pk=returns_pk)
+    statement = _Statement(sql=sql, returns_pk=returns_pk)
     _statements[key] = statement
     return statement
 
 
-def insert(*objs: models.Model) -> None:
-    """INSERT the objects, all of one model, as new rows in one statement and set their
-    primary keys, as `save(force_insert=True)` on each would, in the caller's transaction.
+class Row:
+    """One object's column values, converted for the database now, to be inserted later by
+    `insert_rows` (in this thread or another one, on the same database)."""
+
+    __slots__ = ("obj", "values", "with_pk")
+
+    def __init__(self, obj: models.Model) -> None:
+        connection = connections[DEFAULT_DB_ALIAS]
+        self.obj = obj
+        self.with_pk = obj._meta.auto_field is None or obj.pk is not None
+        self.values = [
+            f.get_db_prep_save(f.pre_save(obj, True), connection)
+            for f in _columns(type(obj), self.with_pk)
+        ]
+
+    def refer(self, name: str, target: models.Model) -> None:
+        """Point the foreign key `name` at `target`, which has been inserted since."""
+        fields = _columns(type(self.obj), self.with_pk)
+        index = next(i for i, f in enumerate(fields) if f.name == name)
+        setattr(self.obj, name, target)  # sets the key column and keeps `target` cached
+        self.values[index] = target.pk
+
+
+def insert_rows(rows: Sequence[Row]) -> None:
+    """INSERT the rows, all of one model, in one statement and set their objects' primary
+    keys, as `save(force_insert=True)` on each would, in the caller's transaction.
 
     The keys come back in the order the rows were given, as `bulk_create` also relies on
     (SQLite and PostgreSQL return them so for a multi-row INSERT ... RETURNING).
     """
-    if not objs:
+    if not rows:
         return
-    model = type(objs[0])
-    meta = model._meta
-    with_pk = meta.auto_field is None or objs[0].pk is not None
-    if any(
-        type(obj) is not model or (with_pk != (meta.auto_field is None or obj.pk is not None))
-        for obj in objs
-    ):
+    model, with_pk = type(rows[0].obj), rows[0].with_pk
+    if any(type(row.obj) is not model or row.with_pk != with_pk for row in rows):
         raise ValueError("insert() takes objects of one model, all with keys or all without")
-    statement = _statement(model, with_pk, len(objs))
-    params = [
-        f.get_db_prep_save(f.pre_save(obj, True), connection)
-        for obj in objs
-        for f in statement.fields
-    ]
+    statement = _statement(model, with_pk, len(rows))
+    connection = connections[DEFAULT_DB_ALIAS]
     with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
+        cursor.execute(statement.sql, [value for row in rows for value in row.values])
         if statement.returns_pk:
             keys = cursor.fetchall()
-            if len(keys) != len(objs):
-                raise RuntimeError(f"{len(objs)} rows inserted but {len(keys)} keys returned")
-            for obj, (key,) in zip(objs, keys, strict=True):
-                obj.pk = key
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
+            if len(keys) != len(rows):
+                raise RuntimeError(f"{len(rows)} rows inserted but {len(keys)} keys returned")
+            for row, (key,) in zip(rows, keys, strict=True):
+                row.obj.pk = key
+    for row in rows:
+        row.obj._state.adding = False
+        row.obj._state.db = connection.alias
+
+
+def insert(*objs: models.Model) -> None:
+    """INSERT the objects, all of one model, as new rows in one statement (see `insert_rows`)."""
+    insert_rows([Row(obj) for obj in objs])

@@ -14,7 +14,7 @@ from amparo.audit.models import AuditEvent
 from amparo.audit.services import event
 from amparo.hotline import services
 from amparo.hotline.models import Case, CaseStatus, IntakeBucket, StatusEvent
-from amparo.rows import insert
+from amparo.rows import Row, insert, insert_rows
 from tests.hotline.factories import answers
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +86,17 @@ def test_nothing_and_mixed_models_are_refused_or_ignored():
         insert(Case(legal_name="c"), Case(pk=10_000, legal_name="d"))
     assert not AuditEvent.objects.filter(action="a").exists()
     assert not Case.objects.filter(legal_name__in=["b", "c", "d"]).exists()
+
+
+def test_a_row_prepared_before_its_parent_is_inserted_points_at_it_once_referred():
+    case = Case(legal_name="Ana")
+    status = Row(StatusEvent(case=case, status=CaseStatus.REPORTED))
+    insert(case)
+    status.refer("case", case)
+    with CaptureQueriesContext(connection) as queries:
+        insert_rows([status])
+    assert len(queries) == 1
+    assert StatusEvent.objects.get(pk=status.obj.pk).case_id == case.pk
+    with CaptureQueriesContext(connection) as queries:
+        assert status.obj.case is case  # type: ignore[attr-defined]
+    assert len(queries) == 0

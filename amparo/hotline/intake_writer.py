@@ -18,10 +18,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from amparo.audit.services import event, record
 from amparo.hotline import services
@@ -32,7 +30,7 @@ from amparo.hotline.intake_throttle import (
     take_token,
     take_tokens,
 )
-from amparo.hotline.models import Case, IntakeChannel
+from amparo.hotline.models import IntakeChannel
 from amparo.rows import insert
 
 # One intake writer at a time per process, then per database file (see intake_writer_turn).
@@ -85,9 +83,7 @@ def intake_writer_turn() -> Iterator[None]:
 class _Submission:
     """One public form submission waiting for the group that will commit it."""
 
-    answers: services.IntakeAnswers | None
-    case: Case | None
-    received_at: datetime
+    intake: services.PreparedIntake | None  # None when the form was not valid
     bucket: str
     shape: BucketShape
     done: threading.Event = field(default_factory=threading.Event)
@@ -99,12 +95,9 @@ class _Submission:
 def _admit(submission: _Submission) -> tuple[Verdict, services.IntakeOutcome | None]:
     """Token, then case, intake, status and audit event, in the caller's transaction."""
     verdict = take_token(submission.bucket, submission.shape)
-    if not verdict.allowed or submission.answers is None or submission.case is None:
+    if not verdict.allowed or submission.intake is None:
         return verdict, None
-    (outcome,) = services.store_intakes(
-        [(submission.case, submission.answers, submission.received_at)],
-        IntakeChannel.PUBLIC_FORM,
-    )
+    (outcome,) = services.store_intakes([submission.intake])
     record(None, "hotline.intake.public", target=f"case:{outcome.case.pk}")
     return verdict, outcome
 
@@ -118,14 +111,9 @@ def _admit_together(group: list[_Submission]) -> bool:
         return False
     verdicts = take_tokens(first.bucket, first.shape, len(group))
     storing = [
-        s
-        for s, verdict in zip(group, verdicts, strict=True)
-        if verdict.allowed and s.answers is not None and s.case is not None
+        s for s, verdict in zip(group, verdicts, strict=True) if verdict.allowed and s.intake
     ]
-    outcomes = services.store_intakes(
-        [(s.case, s.answers, s.received_at) for s in storing],  # type: ignore[misc]
-        IntakeChannel.PUBLIC_FORM,
-    )
+    outcomes = services.store_intakes([s.intake for s in storing if s.intake is not None])
     insert(*(event(None, "hotline.intake.public", target=f"case:{o.case.pk}") for o in outcomes))
     stored = dict(zip((id(s) for s in storing), outcomes, strict=True))
     for submission, verdict in zip(group, verdicts, strict=True):
@@ -203,7 +191,6 @@ class _GroupCommitter:
     @staticmethod
     def _write(group: list[_Submission]) -> None:
         """Store the group; the caller holds the writer's turn (or needs none)."""
-        keys = [s.case.pk if s.case is not None else None for s in group]
         together = False
         try:
             with transaction.atomic():
@@ -211,11 +198,10 @@ class _GroupCommitter:
         except Exception:
             if together:  # the COMMIT itself failed: every submission gets the error
                 raise
-            for submission, key in zip(group, keys, strict=True):
+            for submission in group:
                 submission.verdict, submission.outcome = None, None
-                if submission.case is not None:  # keys handed out by the failed INSERT
-                    submission.case.pk = key
-                    submission.case._state.adding = True
+                if submission.intake is not None:  # keys handed out by the failed INSERT
+                    services.forget_keys(submission.intake)
         else:
             if together:
                 return
@@ -247,11 +233,12 @@ def record_public_intake(
     known = known_refusal(bucket, shape)
     if known is not None:
         return known, None
-    now = timezone.now()
     submission = _Submission(
-        answers=answers,
-        case=services.unsaved_case(answers, now) if answers is not None else None,
-        received_at=now,
+        intake=(
+            services.prepare_intake(answers, IntakeChannel.PUBLIC_FORM)
+            if answers is not None
+            else None
+        ),
         bucket=bucket,
         shape=shape,
     )

@@ -37,7 +37,7 @@ from amparo.hotline.models import (
     StatusEvent,
 )
 from amparo.hotline.sealed_fields import blind_index, seal
-from amparo.rows import insert
+from amparo.rows import Row, insert, insert_rows
 
 # An appeal of a bond decision must be *received* within 30 calendar days of the decision.
 BOND_APPEAL_DAYS = 30
@@ -262,46 +262,71 @@ def unsaved_case(answers: IntakeAnswers, now: datetime) -> Case:
     )
 
 
-def store_intakes(
-    received: Sequence[tuple[Case, IntakeAnswers, datetime]],
+@dataclass(frozen=True)
+class PreparedIntake:
+    """An intake's rows (case, intake, first status), sealed, indexed and converted for the
+    database before any transaction begins; `store_intakes` only sends them."""
+
+    answers: IntakeAnswers
+    received_at: datetime
+    case: Row
+    intake: Row
+    status: Row
+
+
+def prepare_intake(
+    answers: IntakeAnswers,
     channel: IntakeChannel,
     taken_by: User | None = None,
-) -> list[IntakeOutcome]:
-    """Insert the cases (unsaved, from `unsaved_case`), their intakes and first statuses,
-    and flag duplicates; the caller holds the transaction. Each kind of row goes in with one
-    statement, so a group of intakes costs little more than one.
+    now: datetime | None = None,
+) -> PreparedIntake:
+    now = now or timezone.now()
+    case = unsaved_case(answers, now)
+    intake = Intake(
+        case=case, received_at=now, channel=channel, taken_by=taken_by, **_intake_fields(answers)
+    )
+    status = StatusEvent(case=case, status=CaseStatus.REPORTED, at=now, by=taken_by)
+    return PreparedIntake(answers, now, Row(case), Row(intake), Row(status))
+
+
+def store_intakes(prepared: Sequence[PreparedIntake]) -> list[IntakeOutcome]:
+    """Insert the prepared cases, their intakes and first statuses, and flag duplicates; the
+    caller holds the transaction. Each kind of row goes in with one statement, so a group of
+    intakes costs little more than one.
 
     Each case is compared with the cases stored before it, as if they had come one by one:
     a later case of the group flags an earlier one, never the other way round.
     """
-    if not received:
+    if not prepared:
         return []
-    cases = [case for case, _answers, _at in received]
-    insert(*cases)
-    intakes = [
-        Intake(case=case, received_at=at, channel=channel, taken_by=taken_by, **_intake_fields(a))
-        for case, a, at in received
-    ]
-    insert(*intakes)
-    insert(
-        *(
-            StatusEvent(case=case, status=CaseStatus.REPORTED, at=at, by=taken_by)
-            for case, _answers, at in received
-        )
-    )
+    insert_rows([p.case for p in prepared])
+    for p in prepared:
+        p.intake.refer("case", p.case.obj)
+        p.status.refer("case", p.case.obj)
+    insert_rows([p.intake for p in prepared])
+    insert_rows([p.status for p in prepared])
+    cases: list[Case] = [p.case.obj for p in prepared]  # type: ignore[misc]
     candidates = _duplicate_candidates(cases)
     later: set[int] = {case.pk for case in cases}
     outcomes: list[IntakeOutcome] = []
-    for (case, _answers, at), intake in zip(received, intakes, strict=True):
+    for p, case in zip(prepared, cases, strict=True):
         later.discard(case.pk)
         earlier = (other for other in candidates if other.pk not in later)
         flags = [
-            DuplicateFlag(case=case, other=other, reason=reason, flagged_at=at)
+            DuplicateFlag(case=case, other=other, reason=reason, flagged_at=p.received_at)
             for other, reason in _duplicates_among(case, earlier)
         ]
-        outcomes.append(IntakeOutcome(case=case, intake=intake, duplicates=flags))
+        outcomes.append(IntakeOutcome(case=case, intake=p.intake.obj, duplicates=flags))  # type: ignore[arg-type]
     insert(*(flag for outcome in outcomes for flag in outcome.duplicates))
     return outcomes
+
+
+def forget_keys(prepared: PreparedIntake) -> None:
+    """After a rolled-back INSERT: the keys it handed out are void; the rows can be sent again."""
+    for row in (prepared.case, prepared.intake, prepared.status):
+        if row.obj._meta.auto_field is not None and not row.with_pk:
+            row.obj.pk = None
+        row.obj._state.adding = True
 
 
 @transaction.atomic
@@ -309,8 +334,7 @@ def record_intake(
     answers: IntakeAnswers, channel: IntakeChannel, taken_by: User | None = None
 ) -> IntakeOutcome:
     """Open a case from an intake and flag any case it may duplicate."""
-    now = timezone.now()
-    (outcome,) = store_intakes([(unsaved_case(answers, now), answers, now)], channel, taken_by)
+    (outcome,) = store_intakes([prepare_intake(answers, channel, taken_by)])
     return outcome
 
 

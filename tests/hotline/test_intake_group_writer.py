@@ -6,7 +6,6 @@ replaced. The database side of the writer runs for real in test_intake_group_com
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 
 import pytest
 
@@ -16,9 +15,7 @@ from amparo.hotline.intake_throttle import BucketShape, Verdict
 
 def submission() -> intake_writer._Submission:
     return intake_writer._Submission(
-        answers=None,
-        case=None,
-        received_at=datetime(2026, 1, 1),
+        intake=None,
         bucket="b",
         shape=BucketShape(capacity=1, refill_per_second=1),
     )
