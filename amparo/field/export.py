@@ -8,7 +8,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from amparo.custody.evidence import actor_of, evidence_store
-from amparo.field.models import Attachment, Deployment, Report
+from amparo.field.models import Attachment, AttachmentKind, Deployment, Report
+from amparo.field.redaction_review import APPROVED, check_state
 
 
 class ExportError(ValueError):
@@ -16,15 +17,19 @@ class ExportError(ValueError):
 
 
 def report_item_ids(reports: list[Report]) -> list[str]:
-    """Each report's text, then its originals and working copies, in the order received."""
+    """Each report's text, then its originals and the working copies a person has checked
+    and confirmed, in the order received. A working copy still waiting for its check, or
+    rejected, is not shared: its original is in the bundle, and the copy may still show a
+    face that must be hidden."""
     ids: list[str] = []
     for report in reports:
         if report.item_id:
             ids.append(report.item_id)
         ids.extend(
-            Attachment.objects.filter(report=report)
-            .order_by("pk")
-            .values_list("item_id", flat=True)
+            attachment.item_id
+            for attachment in Attachment.objects.filter(report=report).order_by("pk")
+            if attachment.kind != AttachmentKind.WORKING_COPY
+            or check_state(attachment) == APPROVED
         )
     return ids
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from amparo.custody.evidence import evidence_store
 from amparo.evidence.verify import VerificationFailure, verify_bundle
+from amparo.field.models import AttachmentKind
 from tests.amparo_verify import run_amparo_verify
 from tests.field.conftest import Event
 from tests.field.factories import filed_report, signed_in_client
@@ -96,3 +97,25 @@ def test_checkpoint_command_signs_the_log(event: Event, capsys) -> None:
     call_command("checkpoint")
     printed = capsys.readouterr().out
     assert printed.splitlines()[0] == evidence_store().origin
+
+
+def test_a_working_copy_goes_into_a_bundle_only_once_a_person_confirmed_it(
+    event: Event, tmp_path: Path
+) -> None:
+    report = _report_with_photo(event)
+    original = report.attachments.get()
+    lawyer = signed_in_client(event.lawyer)
+    lawyer.post(reverse("field:working_copy", args=[original.pk]))
+    copy = report.attachments.get(kind=AttachmentKind.WORKING_COPY)
+    check = reverse("field:working_copy_check", args=[copy.pk])
+
+    def exported(name: str) -> set[str]:
+        """The item ids of the originals a fresh bundle of the report holds."""
+        out = tmp_path / name
+        call_command("export-bundle", "--report", str(report.pk), "--out", str(out))
+        assert verify_bundle(out, evidence_store().log_vkey)
+        return {path.name.split("-", 1)[0] for path in (out / "data" / "originals").iterdir()}
+
+    assert exported("waiting") == {report.item_id, original.item_id}
+    lawyer.post(check, {"decision": "approve", "confirmed": "on"})
+    assert exported("confirmed") == {report.item_id, original.item_id, copy.item_id}
