@@ -674,7 +674,7 @@ def verify_second_factor(request: HttpRequest, code: str) -> None:
 # --- recovery codes -----------------------------------------------------------------------
 
 
-def _normalize_recovery_code(code: str) -> str:
+def normalize_recovery_code(code: str) -> str:
     return "".join(ch for ch in code.lower() if ch.isalnum())
 
 
@@ -682,8 +682,8 @@ def _format_recovery_code(raw: str) -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
-def issue_recovery_codes(user: User) -> list[str]:
-    """Replace the person's recovery codes with fresh ones; returns them to show once."""
+def new_recovery_codes() -> dict[str, str]:
+    """Fresh single-use codes: each code's SHA-256 (to store) and the code as shown once."""
     raw_codes: set[str] = set()
     while len(raw_codes) < RECOVERY_CODE_COUNT:
         raw_codes.add(
@@ -691,12 +691,24 @@ def issue_recovery_codes(user: User) -> list[str]:
                 secrets.choice(RECOVERY_CODE_ALPHABET) for _position in range(RECOVERY_CODE_LENGTH)
             )
         )
+    return {hash_token(raw): _format_recovery_code(raw) for raw in sorted(raw_codes)}
+
+
+def recovery_code_hash(code: str) -> str | None:
+    """The SHA-256 to look a typed recovery code up by, or None if it cannot be one."""
+    normalized = normalize_recovery_code(code)
+    return hash_token(normalized) if len(normalized) == RECOVERY_CODE_LENGTH else None
+
+
+def issue_recovery_codes(user: User) -> list[str]:
+    """Replace the person's recovery codes with fresh ones; returns them to show once."""
+    codes = new_recovery_codes()
     with transaction.atomic():
         RecoveryCode.objects.filter(user=user).delete()
         RecoveryCode.objects.bulk_create(
-            RecoveryCode(user=user, code_hash=hash_token(raw)) for raw in raw_codes
+            RecoveryCode(user=user, code_hash=code_hash) for code_hash in codes
         )
-    return sorted(_format_recovery_code(raw) for raw in raw_codes)
+    return sorted(codes.values())
 
 
 def regenerate_recovery_codes(request: HttpRequest) -> list[str]:
@@ -708,12 +720,12 @@ def regenerate_recovery_codes(request: HttpRequest) -> list[str]:
 
 
 def use_recovery_code(user: User, code: str) -> bool:
-    normalized = _normalize_recovery_code(code)
-    if len(normalized) != RECOVERY_CODE_LENGTH:
+    code_hash = recovery_code_hash(code)
+    if code_hash is None:
         return False
-    used = RecoveryCode.objects.filter(
-        user=user, code_hash=hash_token(normalized), used_at__isnull=True
-    ).update(used_at=timezone.now())
+    used = RecoveryCode.objects.filter(user=user, code_hash=code_hash, used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
     return used == 1
 
 

@@ -28,8 +28,7 @@ def report_item_ids(reports: list[Report]) -> list[str]:
         ids.extend(
             attachment.item_id
             for attachment in Attachment.objects.filter(report=report).order_by("pk")
-            if attachment.kind != AttachmentKind.WORKING_COPY
-            or check_state(attachment) == APPROVED
+            if attachment.kind != AttachmentKind.WORKING_COPY or check_state(attachment) == APPROVED
         )
     return ids
 

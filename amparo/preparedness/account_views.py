@@ -13,7 +13,14 @@ from django.views.decorators.http import require_POST
 
 from amparo.accounts.services import qr_code_data_uri
 from amparo.preparedness import family_accounts
-from amparo.preparedness.forms import CodeForm, LanguageForm, SignInForm, StartForm
+from amparo.preparedness.forms import (
+    CodeForm,
+    ConfirmPassphraseForm,
+    LanguageForm,
+    SignInCodeForm,
+    SignInForm,
+    StartForm,
+)
 from amparo.preparedness.models import FAMILY_LANGUAGES, FamilyAccount
 from amparo.preparedness.passphrases import generate_passphrase
 from amparo.preparedness.policy import family_only, signed_in_family
@@ -86,7 +93,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 def sign_in_code(request: HttpRequest) -> HttpResponse:
     if family_accounts.pending_account(request) is None:
         return redirect("preparedness:sign_in")
-    form = CodeForm(request.POST or None)
+    form = SignInCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             account = family_accounts.complete_sign_in_with_code(request, form.cleaned_data["code"])
@@ -106,20 +113,44 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 @family_only
 def security(request: HttpRequest, account: FamilyAccount) -> HttpResponse:
-    form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """Set up the authenticator app (and get recovery codes), or, with the passphrase again,
+    move to a new phone or get new recovery codes."""
+    posted = request.POST if request.method == "POST" else None
+    acting = posted is not None and "action" in posted
+    form = CodeForm(None if acting else posted)
+    confirm = ConfirmPassphraseForm(posted if acting else None)
+    context: dict[str, object] = {"form": form, "confirm": confirm, "account": account}
+    if acting and confirm.is_valid():
         try:
-            family_accounts.confirm_totp(account, form.cleaned_data["code"])
+            family_accounts.confirm_passphrase(request, account, confirm.cleaned_data["passphrase"])
+        except family_accounts.FamilyAccountError as error:
+            confirm.add_error("passphrase", error.message)
+        else:
+            if confirm.cleaned_data["action"] == "new_phone":
+                family_accounts.forget_authenticator(account)
+                messages.success(
+                    request,
+                    _("The old phone no longer works for signing in. Set up the new one below."),
+                )
+                return redirect("preparedness:security")
+            if account.totp_confirmed_at is not None:
+                context["recovery_codes"] = family_accounts.issue_recovery_codes(account)
+                return render(request, "preparedness/security.html", context)
+    elif posted is not None and not acting and form.is_valid():
+        try:
+            codes = family_accounts.confirm_totp(account, form.cleaned_data["code"])
         except family_accounts.FamilyAccountError as error:
             form.add_error("code", error.message)
         else:
             messages.success(request, _("From now on, sign-in also asks for a code."))
-            return redirect("preparedness:home")
-    context: dict[str, object] = {"form": form, "account": account}
+            context["recovery_codes"] = codes
+            return render(request, "preparedness/security.html", context)
     if account.totp_confirmed_at is None:
         uri = family_accounts.start_totp(account)
         context["qr"] = qr_code_data_uri(uri)
         context["secret"] = account.totp_secret
+    else:
+        context["codes_left"] = family_accounts.unused_recovery_codes(account)
     return render(request, "preparedness/security.html", context)
 
 

@@ -1,4 +1,5 @@
-"""Family accounts: create, sign in with a passphrase (and TOTP if enrolled), sign out.
+"""Family accounts: create, sign in with a passphrase (and TOTP if enrolled, or one of the
+recovery codes shown when it was), sign out.
 
 Failed passphrases are throttled per (username, address) with the staff sign-in
 throttle, under a "family:" prefix, so a stranger cannot lock a family out everywhere.
@@ -24,10 +25,12 @@ from amparo.accounts.services import (
     clear_failures,
     client_address,
     locked_until,
+    new_recovery_codes,
     record_failure,
+    recovery_code_hash,
 )
 from amparo.audit.services import record
-from amparo.preparedness.models import FAMILY_LANGUAGES, FamilyAccount
+from amparo.preparedness.models import FAMILY_LANGUAGES, FamilyAccount, FamilyRecoveryCode
 from amparo.preparedness.policy import (
     FAMILY_PENDING_KEY,
     FAMILY_SEEN_KEY,
@@ -139,6 +142,20 @@ def sign_in(request: HttpRequest, username: str, passphrase: str) -> FamilyAccou
     return account
 
 
+def confirm_passphrase(request: HttpRequest, account: FamilyAccount, passphrase: str) -> None:
+    """Before changing how the family signs in: the passphrase again, under the same limit
+    on wrong tries as signing in."""
+    address = client_address(request)
+    throttle_name = _throttle_name(account.username)
+    if locked_until(ThrottleKind.PASSWORD, throttle_name, address) is not None:
+        raise FamilyAccountError(_locked_message())
+    if not check_password(passphrase, account.passphrase_hash):
+        record(None, "family.passphrase_refused", target=target_of(account), allowed=False)
+        record_failure(ThrottleKind.PASSWORD, throttle_name, address)
+        raise FamilyAccountError(_("That passphrase is not right."))
+    clear_failures(ThrottleKind.PASSWORD, throttle_name, address)
+
+
 def pending_account(request: HttpRequest) -> FamilyAccount | None:
     account_id = request.session.get(FAMILY_PENDING_KEY)
     if account_id is None:
@@ -170,13 +187,56 @@ def complete_sign_in_with_code(request: HttpRequest, code: str) -> FamilyAccount
     throttle_name = _throttle_name(account.username)
     if locked_until(ThrottleKind.TOTP, throttle_name, address) is not None:
         raise FamilyAccountError(_locked_message())
-    if not totp_matches(account, code):
+    if totp_matches(account, code):
+        pass
+    elif use_recovery_code(account, code):
+        record(None, "family.recovery_code_used", target=target_of(account))
+    else:
         record(None, "family.code_failed", target=target_of(account), allowed=False)
         record_failure(ThrottleKind.TOTP, throttle_name, address)
         raise FamilyAccountError(_("That code is not right. Check the time on your phone."))
     clear_failures(ThrottleKind.TOTP, throttle_name, address)
     _start_session(request, account)
     return account
+
+
+def use_recovery_code(account: FamilyAccount, code: str) -> bool:
+    """Spend one of the family's recovery codes; False if it is not one of theirs or used."""
+    code_hash = recovery_code_hash(code)
+    if code_hash is None:
+        return False
+    used = FamilyRecoveryCode.objects.filter(
+        account=account, code_hash=code_hash, used_at__isnull=True
+    ).update(used_at=timezone.now())
+    return used == 1
+
+
+def unused_recovery_codes(account: FamilyAccount) -> int:
+    return FamilyRecoveryCode.objects.filter(account=account, used_at__isnull=True).count()
+
+
+def issue_recovery_codes(account: FamilyAccount) -> list[str]:
+    """Replace the family's recovery codes with fresh ones; returns them to show once."""
+    codes = new_recovery_codes()
+    with transaction.atomic():
+        FamilyRecoveryCode.objects.filter(account=account).delete()
+        FamilyRecoveryCode.objects.bulk_create(
+            FamilyRecoveryCode(account=account, code_hash=code_hash) for code_hash in codes
+        )
+    record(None, "family.recovery_codes_issued", target=target_of(account))
+    return sorted(codes.values())
+
+
+def forget_authenticator(account: FamilyAccount) -> None:
+    """For a new phone: drop the app's secret and the recovery codes; sign-in asks for the
+    passphrase only until the family sets the app up again."""
+    with transaction.atomic():
+        account.sealed_totp_secret = ""
+        account.totp_confirmed_at = None
+        account.totp_last_step = -1  # the new app's codes start afresh
+        account.save(update_fields=["sealed_totp_secret", "totp_confirmed_at", "totp_last_step"])
+        FamilyRecoveryCode.objects.filter(account=account).delete()
+    record(None, "family.totp_removed", target=target_of(account))
 
 
 def start_totp(account: FamilyAccount) -> str:
@@ -191,12 +251,14 @@ def start_totp(account: FamilyAccount) -> str:
     )
 
 
-def confirm_totp(account: FamilyAccount, code: str) -> None:
+def confirm_totp(account: FamilyAccount, code: str) -> list[str]:
+    """Turn the app on; returns the recovery codes to show once."""
     if not totp_matches(account, code):
         raise FamilyAccountError(_("That code is not right. Check the time on your phone."))
     account.totp_confirmed_at = timezone.now()
     account.save(update_fields=["totp_confirmed_at"])
     record(None, "family.totp_enrolled", target=target_of(account))
+    return issue_recovery_codes(account)
 
 
 def sign_out(request: HttpRequest) -> None:

@@ -60,6 +60,26 @@ class CodeForm(forms.Form):
     )
 
 
+class ConfirmPassphraseForm(forms.Form):
+    ACTIONS = (("new_phone", "new_phone"), ("new_codes", "new_codes"))
+
+    action = forms.ChoiceField(choices=ACTIONS, widget=forms.HiddenInput)
+    passphrase = forms.CharField(
+        label=_("Your passphrase, to confirm it is you"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class SignInCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("The 6-digit code from your authenticator app, or a recovery code"),
+        help_text=_("Lost your phone? Type one of the recovery codes you kept on paper."),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "none"}),
+    )
+
+
 class PlanForm(forms.ModelForm[Plan]):
     class Meta:
         model = Plan

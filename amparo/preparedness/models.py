@@ -60,6 +60,28 @@ class FamilyAccount(models.Model):
         self.sealed_totp_secret = seal(totp_secret_context(self.pk), value)
 
 
+class FamilyRecoveryCode(models.Model):
+    """A single-use code for a family who lost the phone with their authenticator app; shown
+    once when the app is set up, stored as a SHA-256 only."""
+
+    account = models.ForeignKey(
+        FamilyAccount, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "code_hash"], name="family_recovery_code_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of family account {self.account_id}"
+
+
 class RepresentationForm(models.TextChoices):
     UNKNOWN = "unknown", _("I don't know")
     YES = "yes", _("Yes, a representation form (G-28 or EOIR-28) is on file")
