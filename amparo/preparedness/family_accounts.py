@@ -8,6 +8,7 @@ throttle, under a "family:" prefix, so a stranger cannot lock a family out every
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 from functools import cache
 
@@ -30,6 +31,7 @@ from amparo.accounts.services import (
     recovery_code_hash,
 )
 from amparo.audit.services import record
+from amparo.hotline.sealed_fields import UnsealError
 from amparo.preparedness.models import FAMILY_LANGUAGES, FamilyAccount, FamilyRecoveryCode
 from amparo.preparedness.policy import (
     FAMILY_PENDING_KEY,
@@ -38,6 +40,8 @@ from amparo.preparedness.policy import (
     FAMILY_STARTED_KEY,
 )
 from amparo.preparedness.services import open_plan
+
+logger = logging.getLogger(__name__)
 
 
 @cache
@@ -168,7 +172,13 @@ def totp_matches(account: FamilyAccount, code: str) -> bool:
     code = "".join(code.split())
     if not account.sealed_totp_secret or len(code) != 6 or not code.isdigit():
         return False
-    totp = pyotp.TOTP(account.totp_secret)
+    try:
+        totp = pyotp.TOTP(account.totp_secret)
+    except UnsealError:
+        # The field key changed (a restore without it): no app code can match any more, but
+        # a recovery code still signs in, and the family can then set up the app again.
+        logger.error("family account %s: its authenticator secret does not open", account.pk)
+        return False
     current = int(time.time() // 30)
     for step in (current - 1, current, current + 1):
         if hmac.compare_digest(totp.at(step * 30), code):

@@ -115,3 +115,26 @@ def test_new_recovery_codes_replace_the_old_ones() -> None:
     assert not set(new) & set(old)
     assert sign_in(Client(), old[0]) == "refused"
     assert sign_in(Client(), new[0]) == reverse("preparedness:home")
+
+
+def test_when_the_app_secret_no_longer_opens_a_recovery_code_still_signs_in(caplog) -> None:
+    account = make_family(language="en")
+    client = Client()
+    sign_in(client)
+    codes = turn_on_the_app(client, account)
+    # As after a restore without the field key: the sealed secret is there but does not open.
+    other = make_family("santos", language="en")
+    other.totp_secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    other.save()
+    FamilyAccount.objects.filter(pk=account.pk).update(
+        sealed_totp_secret=FamilyAccount.objects.get(pk=other.pk).sealed_totp_secret
+    )
+    assert sign_in(Client(), "123456") == "refused"
+    assert "does not open" in caplog.text
+    rescued = Client()
+    assert sign_in(rescued, codes[3]) == reverse("preparedness:home")
+    moved = rescued.post(
+        reverse("preparedness:security"), {"action": "new_phone", "passphrase": PASSPHRASE}
+    )
+    assert moved["Location"] == reverse("preparedness:security")
+    assert len(turn_on_the_app(rescued, account)) == 10
