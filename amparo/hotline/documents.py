@@ -29,7 +29,6 @@ from amparo.accounts.roles import Role
 from amparo.audit.services import record as audit
 from amparo.custody.evidence import actor_of, evidence_store, record_custody
 from amparo.custody.streaming import stream_original
-from amparo.evidence.blobstore import BlobTooLargeError
 from amparo.evidence.custody import CustodyEvent
 from amparo.hotline.models import Case, CaseDocument, CaseDocumentKind
 from amparo.hotline.referrals import may_see_details
@@ -89,43 +88,31 @@ def add_document(
     """Check, encrypt and keep one upload; DocumentRefused says why not."""
     limit = document_max_bytes()
     name = filename[:200]
-    too_large = DocumentRefused(
-        _("%(name)s is larger than the limit of %(limit)s. Scan it at a lower resolution.")
-        % {"name": name, "limit": filesizeformat(limit)}
-    )
-    if size > limit:
-        raise too_large
-    if size <= 0:
-        raise DocumentRefused(_("%(name)s is empty. Choose the file again.") % {"name": name})
-    found = vault.detect_document_type(stream.read(vault.HEAD_SIZE))
-    stream.seek(0)
-    if found is None:
-        raise DocumentRefused(
-            _(
-                "%(name)s is not a kind of file a case keeps (judged by its content). "
-                "Upload one of: %(types)s."
-            )
-            % {"name": name, "types": ACCEPTED_TYPES}
-        )
     role, actor_id = actor_of(by)
-    try:
-        # The store's own limit catches a declared size that lies while the bytes stream in.
-        item = evidence_store().ingest(
-            stream,
-            filename=name,
-            media_type=found.media_type,
-            actor_role=role,
-            actor_id=actor_id,
-            max_bytes=limit,
+    item, media_type = vault.ingest_paper(
+        stream,
+        filename=name,
+        size=size,
+        limit=limit,
+        actor_role=role,
+        actor_id=actor_id,
+        refusal=DocumentRefused,
+        too_large=_(
+            "%(name)s is larger than the limit of %(limit)s. Scan it at a lower resolution."
         )
-    except BlobTooLargeError:
-        raise too_large from None
+        % {"name": name, "limit": filesizeformat(limit)},
+        not_kept=_(
+            "%(name)s is not a kind of file a case keeps (judged by its content). "
+            "Upload one of: %(types)s."
+        )
+        % {"name": name, "types": ACCEPTED_TYPES},
+    )
     document = CaseDocument.objects.create(
         case=case,
         kind=kind if kind in CaseDocumentKind.values else CaseDocumentKind.OTHER,
         item_id=item.id,
         filename=name,
-        media_type=found.media_type,
+        media_type=media_type,
         size=item.size,
         sha256=item.sha256,
         receipt_index=item.custody_entries[-1],

@@ -19,6 +19,7 @@ from amparo.custody.evidence import evidence_store
 from amparo.custody.streaming import stream_original
 from amparo.evidence.blobstore import BlobTooLargeError
 from amparo.evidence.custody import CustodyEvent
+from amparo.evidence.store import Item
 from amparo.preparedness.models import DocumentKind, Plan, VaultDocument
 from amparo.preparedness.services import plan_target
 
@@ -67,46 +68,73 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.0f}"
 
 
-def store_document(
-    plan: Plan, stream: BinaryIO, *, filename: str, size: int, kind: str = ""
-) -> VaultDocument:
-    """Check, encrypt and keep one upload; raise VaultRefusal with a reason a person reads."""
-    limit = vault_max_bytes()
-    too_large = VaultRefusal(
-        _("%(name)s is larger than %(limit)s MB. Scan it at a lower resolution and try again.")
-        % {"name": filename, "limit": _megabytes(limit)}
-    )
+def ingest_paper(
+    stream: BinaryIO,
+    *,
+    filename: str,
+    size: int,
+    limit: int,
+    actor_role: str,
+    actor_id: str,
+    refusal: type[Exception],
+    too_large: str,
+    not_kept: str,
+) -> tuple[Item, str]:
+    """The checks before keeping a scan or photo of a paper, for the vault and for hotline
+    case documents alike: not over `limit` (as declared, then as the bytes stream in), not
+    empty, a kind recognised by its first bytes; then encrypted into the evidence store with
+    an "ingested" custody entry. Returns the item and its media type, or raises `refusal`
+    with `too_large`, `not_kept` or an "empty" message a person reads."""
     if size > limit:
-        raise too_large
-    if size == 0:
-        raise VaultRefusal(_("%(name)s is empty. Choose the file again.") % {"name": filename})
-    head = stream.read(HEAD_SIZE)
+        raise refusal(too_large)
+    if size <= 0:
+        raise refusal(_("%(name)s is empty. Choose the file again.") % {"name": filename})
+    found = detect_document_type(stream.read(HEAD_SIZE))
     stream.seek(0)
-    found = detect_document_type(head)
     if found is None:
-        raise VaultRefusal(
-            _("%(name)s is not a type the vault keeps. Upload one of: %(types)s.")
-            % {"name": filename, "types": ACCEPTED_TYPES}
-        )
-    if kind and kind not in DocumentKind.values:
-        kind = ""
+        raise refusal(not_kept)
     try:
         item = evidence_store().ingest(
             stream,
             filename=filename[:200],
             media_type=found.media_type,
-            actor_role="family",
-            actor_id=f"family:{plan.account_id}",
+            actor_role=actor_role,
+            actor_id=actor_id,
             max_bytes=limit,
         )
     except BlobTooLargeError:
-        raise too_large from None
+        raise refusal(too_large) from None
+    return item, found.media_type
+
+
+def store_document(
+    plan: Plan, stream: BinaryIO, *, filename: str, size: int, kind: str = ""
+) -> VaultDocument:
+    """Check, encrypt and keep one upload; raise VaultRefusal with a reason a person reads."""
+    limit = vault_max_bytes()
+    if kind and kind not in DocumentKind.values:
+        kind = ""
+    item, media_type = ingest_paper(
+        stream,
+        filename=filename,
+        size=size,
+        limit=limit,
+        actor_role="family",
+        actor_id=f"family:{plan.account_id}",
+        refusal=VaultRefusal,
+        too_large=_(
+            "%(name)s is larger than %(limit)s MB. Scan it at a lower resolution and try again."
+        )
+        % {"name": filename, "limit": _megabytes(limit)},
+        not_kept=_("%(name)s is not a type the vault keeps. Upload one of: %(types)s.")
+        % {"name": filename, "types": ACCEPTED_TYPES},
+    )
     document = VaultDocument.objects.create(
         plan=plan,
         item_id=item.id,
         kind=kind,
         filename=filename[:200],
-        media_type=found.media_type,
+        media_type=media_type,
         size=item.size,
         sha256=item.sha256,
     )
