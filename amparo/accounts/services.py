@@ -11,8 +11,10 @@ import hmac
 import secrets
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 import segno
@@ -20,7 +22,8 @@ from django.conf import settings
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -682,7 +685,7 @@ def _format_recovery_code(raw: str) -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
-def new_recovery_codes() -> dict[str, str]:
+def _new_recovery_codes() -> dict[str, str]:
     """Fresh single-use codes: each code's SHA-256 (to store) and the code as shown once."""
     raw_codes: set[str] = set()
     while len(raw_codes) < RECOVERY_CODE_COUNT:
@@ -694,21 +697,41 @@ def new_recovery_codes() -> dict[str, str]:
     return {hash_token(raw): _format_recovery_code(raw) for raw in sorted(raw_codes)}
 
 
-def recovery_code_hash(code: str) -> str | None:
-    """The SHA-256 to look a typed recovery code up by, or None if it cannot be one."""
+# The mechanism below serves every kind of account: `held` is one account's codes (staff
+# `RecoveryCode`s or a family's `FamilyRecoveryCode`s, each with `code_hash` and `used_at`).
+
+
+def replace_recovery_codes(held: QuerySet[Any], make: Callable[[str], models.Model]) -> list[str]:
+    """Drop the codes in `held` and store fresh ones, `make(code_hash)` building each row;
+    returns the codes to show once."""
+    codes = _new_recovery_codes()
+    with transaction.atomic():
+        held.delete()
+        held.model._default_manager.bulk_create(make(code_hash) for code_hash in codes)
+    return sorted(codes.values())
+
+
+def spend_recovery_code(held: QuerySet[Any], code: str) -> bool:
+    """Use one unused code of `held` matching the typed `code`; False if none does."""
     normalized = normalize_recovery_code(code)
-    return hash_token(normalized) if len(normalized) == RECOVERY_CODE_LENGTH else None
+    if len(normalized) != RECOVERY_CODE_LENGTH:
+        return False
+    used = held.filter(code_hash=hash_token(normalized), used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
+    return used == 1
+
+
+def unused_recovery_codes(held: QuerySet[Any]) -> int:
+    return held.filter(used_at__isnull=True).count()
 
 
 def issue_recovery_codes(user: User) -> list[str]:
     """Replace the person's recovery codes with fresh ones; returns them to show once."""
-    codes = new_recovery_codes()
-    with transaction.atomic():
-        RecoveryCode.objects.filter(user=user).delete()
-        RecoveryCode.objects.bulk_create(
-            RecoveryCode(user=user, code_hash=code_hash) for code_hash in codes
-        )
-    return sorted(codes.values())
+    return replace_recovery_codes(
+        RecoveryCode.objects.filter(user=user),
+        lambda code_hash: RecoveryCode(user=user, code_hash=code_hash),
+    )
 
 
 def regenerate_recovery_codes(request: HttpRequest) -> list[str]:
@@ -720,17 +743,11 @@ def regenerate_recovery_codes(request: HttpRequest) -> list[str]:
 
 
 def use_recovery_code(user: User, code: str) -> bool:
-    code_hash = recovery_code_hash(code)
-    if code_hash is None:
-        return False
-    used = RecoveryCode.objects.filter(user=user, code_hash=code_hash, used_at__isnull=True).update(
-        used_at=timezone.now()
-    )
-    return used == 1
+    return spend_recovery_code(RecoveryCode.objects.filter(user=user), code)
 
 
 def unused_recovery_code_count(user: User) -> int:
-    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+    return unused_recovery_codes(RecoveryCode.objects.filter(user=user))
 
 
 # --- password -----------------------------------------------------------------------------

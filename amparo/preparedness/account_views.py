@@ -150,7 +150,7 @@ def security(request: HttpRequest, account: FamilyAccount) -> HttpResponse:
         context["qr"] = qr_code_data_uri(uri)
         context["secret"] = account.totp_secret
     else:
-        context["codes_left"] = family_accounts.unused_recovery_codes(account)
+        context["codes_left"] = family_accounts.unused_recovery_code_count(account)
     return render(request, "preparedness/security.html", context)
 
 

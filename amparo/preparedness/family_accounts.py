@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,9 +27,10 @@ from amparo.accounts.services import (
     clear_failures,
     client_address,
     locked_until,
-    new_recovery_codes,
     record_failure,
-    recovery_code_hash,
+    replace_recovery_codes,
+    spend_recovery_code,
+    unused_recovery_codes,
 )
 from amparo.audit.services import record
 from amparo.hotline.sealed_fields import UnsealError
@@ -210,31 +212,27 @@ def complete_sign_in_with_code(request: HttpRequest, code: str) -> FamilyAccount
     return account
 
 
+def _codes_of(account: FamilyAccount) -> QuerySet[FamilyRecoveryCode]:
+    return FamilyRecoveryCode.objects.filter(account=account)
+
+
 def use_recovery_code(account: FamilyAccount, code: str) -> bool:
     """Spend one of the family's recovery codes; False if it is not one of theirs or used."""
-    code_hash = recovery_code_hash(code)
-    if code_hash is None:
-        return False
-    used = FamilyRecoveryCode.objects.filter(
-        account=account, code_hash=code_hash, used_at__isnull=True
-    ).update(used_at=timezone.now())
-    return used == 1
+    return spend_recovery_code(_codes_of(account), code)
 
 
-def unused_recovery_codes(account: FamilyAccount) -> int:
-    return FamilyRecoveryCode.objects.filter(account=account, used_at__isnull=True).count()
+def unused_recovery_code_count(account: FamilyAccount) -> int:
+    return unused_recovery_codes(_codes_of(account))
 
 
 def issue_recovery_codes(account: FamilyAccount) -> list[str]:
     """Replace the family's recovery codes with fresh ones; returns them to show once."""
-    codes = new_recovery_codes()
-    with transaction.atomic():
-        FamilyRecoveryCode.objects.filter(account=account).delete()
-        FamilyRecoveryCode.objects.bulk_create(
-            FamilyRecoveryCode(account=account, code_hash=code_hash) for code_hash in codes
-        )
+    codes = replace_recovery_codes(
+        _codes_of(account),
+        lambda code_hash: FamilyRecoveryCode(account=account, code_hash=code_hash),
+    )
     record(None, "family.recovery_codes_issued", target=target_of(account))
-    return sorted(codes.values())
+    return codes
 
 
 def forget_authenticator(account: FamilyAccount) -> None:
@@ -245,7 +243,7 @@ def forget_authenticator(account: FamilyAccount) -> None:
         account.totp_confirmed_at = None
         account.totp_last_step = -1  # the new app's codes start afresh
         account.save(update_fields=["sealed_totp_secret", "totp_confirmed_at", "totp_last_step"])
-        FamilyRecoveryCode.objects.filter(account=account).delete()
+        _codes_of(account).delete()
     record(None, "family.totp_removed", target=target_of(account))
 
 
