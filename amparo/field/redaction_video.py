@@ -93,12 +93,15 @@ _SEI_FILTERS = {
 }
 
 
-def video_codec(source: Path) -> str:
-    """The first video stream's codec name as ffprobe reports it, or "" if unknown."""
+def _ffprobe_first_video(
+    source: Path, entries: str, output: str
+) -> subprocess.CompletedProcess[bytes] | None:
+    """ffprobe's `entries` for the first video stream of `source`, in `output` format; None
+    when ffprobe is not installed."""
     ffprobe = shutil.which(str(getattr(settings, "FFPROBE_BINARY", "ffprobe")))
     if ffprobe is None:
-        return ""
-    finished = subprocess.run(  # fixed arguments, no shell
+        return None
+    return subprocess.run(  # fixed arguments, no shell
         [
             ffprobe,
             "-v",
@@ -106,16 +109,23 @@ def video_codec(source: Path) -> str:
             "-select_streams",
             "v:0",
             "-show_entries",
-            "stream=codec_name",
+            entries,
             "-of",
-            "csv=p=0",
+            output,
             str(source),
         ],
         capture_output=True,
         timeout=60,
         check=False,
     )
-    return finished.stdout.decode("ascii", "replace").strip() if finished.returncode == 0 else ""
+
+
+def video_codec(source: Path) -> str:
+    """The first video stream's codec name as ffprobe reports it, or "" if unknown."""
+    finished = _ffprobe_first_video(source, "stream=codec_name", "csv=p=0")
+    if finished is None or finished.returncode != 0:
+        return ""
+    return finished.stdout.decode("ascii", "replace").strip()
 
 
 _QUIET = ["-nostdin", "-hide_banner", "-loglevel", "error"]
@@ -275,29 +285,15 @@ def _rate(text: str) -> Fraction | None:
 
 def picture_facts(source: Path) -> PictureFacts:
     """Size, frame rate and duration of the first video stream, read by ffprobe."""
-    ffprobe = shutil.which(str(getattr(settings, "FFPROBE_BINARY", "ffprobe")))
-    if ffprobe is None:
+    finished = _ffprobe_first_video(
+        source,
+        "stream=width,height,avg_frame_rate,r_frame_rate:stream_side_data=rotation:format=duration",
+        "json",
+    )
+    if finished is None:
         raise VideoRedactionError(
             _("Faces in videos cannot be blurred on this server: ffprobe is not installed.")
         )
-    finished = subprocess.run(  # fixed arguments, no shell
-        [
-            ffprobe,
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=width,height,avg_frame_rate,r_frame_rate:stream_side_data=rotation"
-            ":format=duration",
-            "-of",
-            "json",
-            str(source),
-        ],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
     try:
         probed: dict[str, Any] = json.loads(finished.stdout or b"{}")
         stream = probed["streams"][0]
