@@ -26,7 +26,6 @@ from amparo.hotline import services
 from amparo.hotline.intake_throttle import (
     BucketShape,
     Verdict,
-    known_refusal,
     take_token,
     take_tokens,
 )
@@ -228,11 +227,10 @@ def record_public_intake(
     after the commit: an acknowledged intake is a stored one, a failure spends no token,
     and an invalid form spends one like any other submission so that a flood of junk is
     limited too. On a SQLite file the commit is shared with the other submissions of the
-    moment (see _GroupCommitter); inside a caller's transaction it joins that one.
+    moment (see _GroupCommitter); inside a caller's transaction it joins that one. A
+    refusal this process already knows is given by the view before the form is read, and
+    again by the writer (`take_tokens`) without asking the database.
     """
-    known = known_refusal(bucket, shape)
-    if known is not None:
-        return known, None
     submission = _Submission(
         intake=(
             services.prepare_intake(answers, IntakeChannel.PUBLIC_FORM)

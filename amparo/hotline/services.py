@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -164,6 +165,11 @@ _COMPARED_FIELDS = (
 )
 
 
+@cache
+def _compared_fields() -> tuple[Any, ...]:
+    return tuple(f for f in Case._meta.concrete_fields if f.name in _COMPARED_FIELDS)
+
+
 def _duplicate_candidates(cases: Sequence[Case]) -> list[Case]:
     """Every case sharing a blind index with one of `cases` (themselves included), in one
     query through the two indexes. Plain SQL: it runs on every intake, and building it with
@@ -176,7 +182,7 @@ def _duplicate_candidates(cases: Sequence[Case]) -> list[Case]:
         return []
     quote = connection.ops.quote_name
     table = quote(Case._meta.db_table)
-    compared = [f for f in Case._meta.concrete_fields if f.name in _COMPARED_FIELDS]
+    compared = _compared_fields()
     conditions = [
         f"{table}.{quote(column)} IN ({', '.join(['%s'] * len(values))})"
         for column, values in (("a_number_index", by_a_number), ("date_of_birth_index", by_birth))

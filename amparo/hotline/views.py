@@ -503,8 +503,9 @@ def case_document(request: HttpRequest, case_id: int, document_id: int) -> HttpR
 def case_documents_bundle(request: HttpRequest, case_id: int) -> HttpResponseBase:
     """The case's documents as a signed bundle anyone can check offline with amparo-verify."""
     get_object_or_404(Case, pk=case_id)
-    case = documents.surviving_case(documents.readable_case(_user(request), case_id))
-    case = documents.readable_case(_user(request), case.pk)
+    case = documents.readable_case(_user(request), case_id)
+    if case.merged_into_id is not None:  # the documents moved with the merge
+        case = documents.readable_case(_user(request), documents.surviving_case(case).pk)
     return bundle_download(
         request,
         f"case-{case.pk}-documents",

@@ -36,7 +36,7 @@ class Scheduler(threading.Thread):
         while not self.stopped.is_set():
             close_old_connections()
             try:
-                reclaim_abandoned()
+                _reclaim_and_log()
                 enqueued = enqueue_due()
             except DatabaseError:
                 # The database may be restarting; the next tick tries again.
@@ -47,6 +47,12 @@ class Scheduler(threading.Thread):
             finally:
                 connections.close_all()
             self.stopped.wait(self.tick)
+
+
+def _reclaim_and_log() -> None:
+    """Queue again the tasks of workers that died holding them, and say which."""
+    for task_id in reclaim_abandoned():
+        logger.info("queued again a task of a dead worker: %s", task_id)
 
 
 class Command(BaseCommand):
@@ -78,12 +84,9 @@ class Command(BaseCommand):
         worker_id = options["worker_id"] or new_worker_id()
         registration = Registration(worker_id)
         try:
-            reclaimed = reclaim_abandoned()
+            _reclaim_and_log()
         except DatabaseError:
             logger.warning("could not look for tasks of dead workers", exc_info=True)
-        else:
-            for task_id in reclaimed:
-                logger.info("queued again a task of a dead worker: %s", task_id)
         try:
             self._run(worker_id, options)
         finally:
