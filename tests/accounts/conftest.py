@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
 from amparo.accounts.models import User
@@ -26,3 +30,15 @@ def fast_password_hasher(settings) -> None:
     # Argon2 is built to cost about a second a hash here; one flow test keeps it, the rest
     # use a cheap hasher so the suite stays fast. Overridden in test_first_run_flow.py.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def executor(transactional_db: None) -> Iterator[MigrationExecutor]:
+    """Migrations to run by hand; the database is brought back to the latest at the end."""
+    executor = MigrationExecutor(connection)
+    try:
+        yield executor
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())

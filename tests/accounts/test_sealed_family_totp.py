@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pyotp
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from amparo.hotline.sealed_fields import UnsealError
 from amparo.preparedness.family_accounts import (
@@ -61,17 +58,6 @@ def test_a_family_secret_copied_onto_another_account_does_not_open():
     )
     with pytest.raises(UnsealError):
         _ = FamilyAccount.objects.get(pk=second.pk).totp_secret
-
-
-@pytest.fixture
-def executor(transactional_db: None) -> Iterator[MigrationExecutor]:
-    executor = MigrationExecutor(connection)
-    try:
-        yield executor
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_the_family_migration_seals_plaintext_secrets_and_can_be_reversed(executor):

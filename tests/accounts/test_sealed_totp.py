@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
 from importlib import import_module
 
 import pyotp
 import pytest
 from django.apps import apps as live_apps
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
 from amparo.accounts import services
@@ -90,17 +88,6 @@ def test_a_sealed_secret_copied_onto_another_row_does_not_open():
     with pytest.raises(UnsealError):
         _ = device.secret
     assert TOTPDevice.objects.get(user=victim).secret == secret
-
-
-@pytest.fixture
-def executor(transactional_db: None) -> Iterator[MigrationExecutor]:
-    executor = MigrationExecutor(connection)
-    try:
-        yield executor
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_the_migration_seals_existing_plaintext_secrets_and_can_be_reversed(executor):

@@ -5,7 +5,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
@@ -15,7 +14,7 @@ from amparo.evidence.verify import VerificationFailure, verify_bundle
 from amparo.field.models import AttachmentKind
 from tests.amparo_verify import run_amparo_verify
 from tests.field.conftest import Event
-from tests.field.factories import filed_report, signed_in_client
+from tests.field.factories import filed_report, signed_in_client, upload_through_page
 from tests.field.jpeg_samples import jpeg
 
 pytestmark = pytest.mark.django_db
@@ -23,10 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def _report_with_photo(event: Event):
     report = filed_report(event.alice, event.deployment)
-    photo = SimpleUploadedFile("scene.jpg", jpeg(with_gps=True), content_type="image/jpeg")
-    signed_in_client(event.alice).post(
-        reverse("field:upload_attachment", args=[report.pk]), {"file": photo}
-    )
+    upload_through_page(event.alice, report, "scene.jpg", jpeg(with_gps=True), "image/jpeg")
     return report
 
 

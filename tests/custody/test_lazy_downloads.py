@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signals import request_finished
 from django.db import close_old_connections
 from django.urls import reverse
@@ -29,7 +28,12 @@ from amparo.evidence.custody import parse_custody_entry
 from amparo.hotline import documents
 from amparo.preparedness import vault
 from tests.field.conftest import Event
-from tests.field.factories import filed_report, signed_in_client
+from tests.field.factories import (
+    filed_report,
+    signed_in_client,
+    stored_bytes,
+    upload_through_page,
+)
 from tests.field.jpeg_samples import jpeg
 from tests.hotline import factories as hotline
 from tests.preparedness.conftest import make_family
@@ -107,11 +111,7 @@ def test_the_helper_opens_nothing_until_read_and_closes_when_the_stream_is_close
 def test_a_field_attachment_download_never_sent_leaves_no_file_open(event: Event) -> None:
     report = filed_report(event.alice, event.deployment)
     photo = jpeg(with_gps=True)
-    signed_in_client(event.alice).post(
-        reverse("field:upload_attachment", args=[report.pk]),
-        {"file": SimpleUploadedFile("scene.jpg", photo, content_type="image/jpeg")},
-    )
-    attachment = report.attachments.get()
+    attachment = upload_through_page(event.alice, report, "scene.jpg", photo, "image/jpeg")
     lawyer = signed_in_client(event.lawyer)
     response: Any = lawyer.get(reverse("field:download", args=[attachment.pk]))
     assert response.status_code == 200
@@ -173,16 +173,11 @@ def test_open_blobs_sees_a_file_opened_in_the_blobs_directory() -> None:
 
 def test_a_working_copy_preview_never_sent_leaves_no_file_open(event: Event) -> None:
     report = filed_report(event.alice, event.deployment)
-    signed_in_client(event.alice).post(
-        reverse("field:upload_attachment", args=[report.pk]),
-        {"file": SimpleUploadedFile("scene.jpg", jpeg(), content_type="image/jpeg")},
-    )
-    original = report.attachments.get()
+    original = upload_through_page(event.alice, report, "scene.jpg", jpeg(), "image/jpeg")
     lawyer = signed_in_client(event.lawyer)
     lawyer.post(reverse("field:working_copy", args=[original.pk]), {"keep_faces": "on"})
     copy = report.attachments.exclude(pk=original.pk).get()
-    with evidence_store().blobs.open(copy.item_id, copy.sha256) as reader:
-        stored = reader.read()
+    stored = stored_bytes(copy)
     url = reverse("field:working_copy_preview", args=[copy.pk])
     response: Any = lawyer.get(url)
     assert response.status_code == 200

@@ -6,13 +6,16 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
+from amparo.custody.evidence import evidence_store
 from amparo.field import services
-from amparo.field.models import Deployment, Report
+from amparo.field.models import Attachment, Deployment, Report
 from amparo.field.reports import create_report, parse_report
 from amparo.web.policy import MFA_SESSION_KEY
 
@@ -95,3 +98,23 @@ def filed_report(observer: User, deployment: Deployment | None, **overrides: Any
     payload = report_payload(deployment=deployment.pk if deployment else None, **overrides)
     report, _created = create_report(observer, parse_report(payload))
     return report
+
+
+def upload_through_page(
+    observer: User, report: Report, name: str, data: bytes, media_type: str
+) -> Attachment:
+    """The observer adds a file to their report from its page; the attachment now kept."""
+    signed_in_client(observer).post(
+        reverse("field:upload_attachment", args=[report.pk]),
+        {"file": SimpleUploadedFile(name, data, content_type=media_type)},
+    )
+    kept = report.attachments.order_by("pk").last()
+    assert kept is not None, f"{name} was not kept"
+    return kept
+
+
+def stored_bytes(attachment: Attachment) -> bytes:
+    """The attachment's original as the evidence store gives it back, hash checked."""
+    with evidence_store().blobs.open(attachment.item_id, attachment.sha256) as reader:
+        data: bytes = reader.read()
+    return data

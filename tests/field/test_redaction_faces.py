@@ -16,7 +16,6 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image, ImageDraw, ImageFilter
 from PIL.PngImagePlugin import PngInfo
@@ -28,7 +27,12 @@ from amparo.field import redaction_faces
 from amparo.field.models import Attachment, AttachmentKind, Report
 from amparo.field.redaction_faces import Box, blur_boxes, detect_faces, parse_boxes
 from tests.field.conftest import Event
-from tests.field.factories import filed_report, signed_in_client
+from tests.field.factories import (
+    filed_report,
+    signed_in_client,
+    stored_bytes,
+    upload_through_page,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -168,17 +172,7 @@ def test_boxes_given_by_hand_are_checked_against_the_photo() -> None:
 
 def _upload(event: Event, data: bytes, name: str, media_type: str) -> tuple[Report, Attachment]:
     report = filed_report(event.alice, event.deployment)
-    signed_in_client(event.alice).post(
-        reverse("field:upload_attachment", args=[report.pk]),
-        {"file": SimpleUploadedFile(name, data, content_type=media_type)},
-    )
-    return report, report.attachments.get()
-
-
-def _read(attachment: Attachment) -> bytes:
-    with evidence_store().blobs.open(attachment.item_id, attachment.sha256) as reader:
-        data: bytes = reader.read()
-    return data
+    return report, upload_through_page(event.alice, report, name, data, media_type)
 
 
 def _entries(attachment: Attachment) -> list[dict[str, Any]]:
@@ -197,7 +191,7 @@ def test_png_copy_blurs_the_face_changes_nothing_else_and_drops_metadata(event: 
     )
     copy = report.attachments.get(kind=AttachmentKind.WORKING_COPY)
     assert response["Location"] == reverse("field:working_copy_check", args=[copy.pk])
-    redacted = _read(copy)
+    redacted = stored_bytes(copy)
     assert b"Phone of Maria" not in redacted
     assert b"40.7128" not in redacted
     before, after = bgr(data), bgr(redacted)
@@ -207,7 +201,7 @@ def test_png_copy_blurs_the_face_changes_nothing_else_and_drops_metadata(event: 
     assert np.array_equal(after[~mask], before[~mask])
     assert np.abs(after.astype(int) - before.astype(int))[mask].mean() > 10
     assert not any(overlaps_drawn_face(box) for box in detect_faces(after))
-    assert hashlib.sha256(_read(original)).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert hashlib.sha256(stored_bytes(original)).hexdigest() == hashlib.sha256(data).hexdigest()
     derived = _entries(copy)[1]
     assert derived["event"] == "derived"
     assert derived["details"]["faces_blurred"] is True
@@ -220,7 +214,7 @@ def test_gps_jpeg_copy_has_no_location_or_device_and_a_blurred_face(event: Event
     report, original = _upload(event, data, "gps.jpg", "image/jpeg")
     signed_in_client(event.lawyer).post(reverse("field:working_copy", args=[original.pk]))
     copy = report.attachments.get(kind=AttachmentKind.WORKING_COPY)
-    redacted = _read(copy)
+    redacted = stored_bytes(copy)
     copy_image = Image.open(io.BytesIO(redacted))
     assert dict(copy_image.getexif()) == {}
     assert b"Exif" not in redacted
@@ -233,7 +227,7 @@ def test_gps_jpeg_copy_has_no_location_or_device_and_a_blurred_face(event: Event
     # JPEG is re-encoded, so outside the face only compression noise differs.
     assert np.abs(after.astype(int) - before.astype(int))[~mask].mean() < 2
     assert original.sha256 == hashlib.sha256(data).hexdigest()
-    assert hashlib.sha256(_read(original)).hexdigest() == original.sha256
+    assert hashlib.sha256(stored_bytes(original)).hexdigest() == original.sha256
 
 
 def test_faces_can_be_left_unblurred_on_purpose(event: Event) -> None:
@@ -243,8 +237,8 @@ def test_faces_can_be_left_unblurred_on_purpose(event: Event) -> None:
         reverse("field:working_copy", args=[original.pk]), {"keep_faces": "on"}
     )
     copy = report.attachments.get(kind=AttachmentKind.WORKING_COPY)
-    assert np.array_equal(bgr(_read(copy)), bgr(data))
-    assert b"Phone of Maria" not in _read(copy)
+    assert np.array_equal(bgr(stored_bytes(copy)), bgr(data))
+    assert b"Phone of Maria" not in stored_bytes(copy)
     assert _entries(copy)[1]["details"]["faces_blurred"] is False
 
 
@@ -262,7 +256,7 @@ def test_a_copy_cannot_be_downloaded_until_a_person_confirms_the_check(event: Ev
     assert b"I have checked every face in this copy is blurred" in page.content
     assert reverse("field:working_copy_preview", args=[copy.pk]).encode() in page.content
     preview = lawyer.get(reverse("field:working_copy_preview", args=[copy.pk]))
-    assert b"".join(preview.streaming_content) == _read(copy)  # type: ignore[attr-defined]
+    assert b"".join(preview.streaming_content) == stored_bytes(copy)  # type: ignore[attr-defined]
     assert preview["Content-Disposition"].startswith("inline")
     assert _entries(copy)[-1]["details"] == {"purpose": "check"}
     # Observers and attorneys outside the legal team never see the check page or preview.
@@ -281,7 +275,7 @@ def test_a_copy_cannot_be_downloaded_until_a_person_confirms_the_check(event: Ev
     ).exists()
     response = signed_in_client(event.alice).get(download)
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == _read(copy)  # type: ignore[attr-defined]
+    assert b"".join(response.streaming_content) == stored_bytes(copy)  # type: ignore[attr-defined]
     # A decision is final.
     lawyer.post(check, {"decision": "reject"})
     assert [e["details"].get("check") for e in _entries(copy)].count("approved") == 1
@@ -315,7 +309,7 @@ def test_blurring_more_by_hand_makes_a_new_copy_and_rejects_the_old(event: Event
     assert response["Location"] == reverse("field:working_copy_check", args=[second.pk])
     assert _entries(first)[-1]["details"] == {"check": "rejected", "replaced_by": second.item_id}
     assert second.derived_from_id == original.pk
-    before, after = bgr(data), bgr(_read(second))
+    before, after = bgr(data), bgr(stored_bytes(second))
     hand = np.zeros(before.shape[:2], dtype=bool)
     hand[0:110, 0:120] = True
     faces = inside(detect_faces(before), before.shape, redaction_faces.FACE_MARGIN)
@@ -366,7 +360,7 @@ def test_unblurred_jpeg_keeps_only_its_orientation(event: Event) -> None:
         reverse("field:working_copy", args=[original.pk]), {"keep_faces": "on"}
     )
     copy = report.attachments.get(kind=AttachmentKind.WORKING_COPY)
-    redacted = _read(copy)
+    redacted = stored_bytes(copy)
     tags = Image.open(io.BytesIO(redacted)).getexif()
     assert dict(tags) == {0x0112: 6}
     assert tags.get_ifd(0x8825) == {}

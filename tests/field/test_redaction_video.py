@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from amparo.custody.evidence import evidence_store
@@ -21,7 +20,12 @@ from amparo.evidence.custody import parse_custody_entry
 from amparo.field import redaction_video
 from amparo.field.models import Attachment, AttachmentKind
 from tests.field.conftest import Event
-from tests.field.factories import filed_report, signed_in_client
+from tests.field.factories import (
+    filed_report,
+    signed_in_client,
+    stored_bytes,
+    upload_through_page,
+)
 
 pytestmark = [
     pytest.mark.django_db,
@@ -121,22 +125,23 @@ def all_tags(probed: dict[str, Any]) -> dict[str, str]:
     return tags
 
 
+def _uploaded(event: Event, data: bytes, name: str = "march.mp4") -> Attachment:
+    report = filed_report(event.alice, event.deployment)
+    return upload_through_page(event.alice, report, name, data, "video/mp4")
+
+
+def _ask_for_copy(event: Event, original: Attachment) -> Any:
+    return signed_in_client(event.lawyer).post(
+        reverse("field:working_copy", args=[original.pk]), follow=True
+    )
+
+
 def _upload_and_redact(event: Event, data: bytes, name: str, media_type: str) -> tuple[Any, Any]:
     report = filed_report(event.alice, event.deployment)
-    video = SimpleUploadedFile(name, data, content_type=media_type)
-    signed_in_client(event.alice).post(
-        reverse("field:upload_attachment", args=[report.pk]), {"file": video}
-    )
-    original = report.attachments.get()
+    original = upload_through_page(event.alice, report, name, data, media_type)
     signed_in_client(event.lawyer).post(reverse("field:working_copy", args=[original.pk]))
     copy = report.attachments.get(kind=AttachmentKind.WORKING_COPY)
     return original, copy
-
-
-def _read_item(attachment: Attachment) -> bytes:
-    with evidence_store().blobs.open(attachment.item_id, attachment.sha256) as reader:
-        data: bytes = reader.read()
-    return data
 
 
 def test_the_sample_video_really_carries_location_device_time_and_a_chapter(
@@ -162,7 +167,7 @@ def test_video_copy_has_no_location_device_or_time_and_the_original_is_unchanged
     data = make_video(tmp_path / f"in.{container}", container=container)
     original, copy = _upload_and_redact(event, data, f"march.{container}", media_type)
     assert original.media_type == media_type
-    redacted = _read_item(copy)
+    redacted = stored_bytes(copy)
     out = tmp_path / f"out.{container}"
     out.write_bytes(redacted)
     probed = probe(out)
@@ -184,7 +189,7 @@ def test_video_copy_has_no_location_device_or_time_and_the_original_is_unchanged
     video_stream = next(s for s in probed["streams"] if s["codec_type"] == "video")
     assert video_stream["nb_read_frames"] == "10"
     # The original is still exactly what was uploaded.
-    assert hashlib.sha256(_read_item(original)).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert hashlib.sha256(stored_bytes(original)).hexdigest() == hashlib.sha256(data).hexdigest()
     original.refresh_from_db()
     assert original.sha256 == hashlib.sha256(data).hexdigest()
     store = evidence_store()
@@ -204,7 +209,7 @@ def test_h264_encoder_notes_inside_the_picture_stream_are_dropped(
     data = make_video(tmp_path / "in.mp4")
     assert b"x264 - core" in data  # libx264 writes its name and settings into an SEI unit
     _original, copy = _upload_and_redact(event, data, "march.mp4", "video/mp4")
-    assert b"x264 - core" not in _read_item(copy)
+    assert b"x264 - core" not in stored_bytes(copy)
 
 
 def test_no_plaintext_is_left_in_the_data_directory(event: Event, tmp_path: Path) -> None:
@@ -217,16 +222,9 @@ def test_a_video_ffmpeg_cannot_read_is_refused_and_leaves_nothing_behind(
     event: Event, tmp_path: Path
 ) -> None:
     broken = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000
-    report = filed_report(event.alice, event.deployment)
-    signed_in_client(event.alice).post(
-        reverse("field:upload_attachment", args=[report.pk]),
-        {"file": SimpleUploadedFile("broken.mp4", broken, content_type="video/mp4")},
-    )
-    original = report.attachments.get()
-    response = signed_in_client(event.lawyer).post(
-        reverse("field:working_copy", args=[original.pk]), follow=True
-    )
-    assert not report.attachments.filter(kind=AttachmentKind.WORKING_COPY).exists()
+    original = _uploaded(event, broken, "broken.mp4")
+    response = _ask_for_copy(event, original)
+    assert not Attachment.objects.filter(kind=AttachmentKind.WORKING_COPY).exists()
     assert "ffmpeg could not copy this video" in response.content.decode()
     assert list(Path(settings.DATA_DIR).glob(f"{redaction_video.SCRATCH_PREFIX}*")) == []
 
@@ -261,17 +259,9 @@ def test_without_ffmpeg_the_attorney_is_told_why(
 ) -> None:
     data = make_video(tmp_path / "in.mp4")
     monkeypatch.setattr(settings, "FFMPEG_BINARY", "no-such-ffmpeg", raising=False)
-    report = filed_report(event.alice, event.deployment)
-    signed_in_client(event.alice).post(
-        reverse("field:upload_attachment", args=[report.pk]),
-        {"file": SimpleUploadedFile("march.mp4", data, content_type="video/mp4")},
-    )
-    original = report.attachments.get()
-    response = signed_in_client(event.lawyer).post(
-        reverse("field:working_copy", args=[original.pk]), follow=True
-    )
+    response = _ask_for_copy(event, _uploaded(event, data))
     assert "ffmpeg is not installed" in response.content.decode()
-    assert not report.attachments.filter(kind=AttachmentKind.WORKING_COPY).exists()
+    assert not Attachment.objects.filter(kind=AttachmentKind.WORKING_COPY).exists()
 
 
 def test_a_video_copy_is_downloaded_to_be_watched_and_shared_only_after_the_check(
@@ -290,7 +280,7 @@ def test_a_video_copy_is_downloaded_to_be_watched_and_shared_only_after_the_chec
     assert b"I have watched this copy and it shows no face that must be hidden" in page.content
     preview = lawyer.get(reverse("field:working_copy_preview", args=[copy.pk]))
     assert preview["Content-Disposition"].startswith("attachment")
-    assert b"".join(preview.streaming_content) == _read_item(copy)  # type: ignore[attr-defined]
+    assert b"".join(preview.streaming_content) == stored_bytes(copy)  # type: ignore[attr-defined]
     store = evidence_store()
     last = parse_custody_entry(store.log.entry(store.item(copy.item_id).custody_entries[-1]))
     assert (last["event"], last["details"]) == ("downloaded", {"purpose": "check"})
@@ -303,7 +293,7 @@ def test_a_video_copy_is_downloaded_to_be_watched_and_shared_only_after_the_chec
     assert "watched" in last["details"]["statement"]
     response = signed_in_client(event.alice).get(download)
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == _read_item(copy)  # type: ignore[attr-defined]
+    assert b"".join(response.streaming_content) == stored_bytes(copy)  # type: ignore[attr-defined]
 
 
 def test_a_video_over_the_limit_is_refused_before_any_work(
@@ -311,14 +301,6 @@ def test_a_video_over_the_limit_is_refused_before_any_work(
 ) -> None:
     data = make_video(tmp_path / "in.mp4")
     settings.FIELD_MAX_REDACT_VIDEO_BYTES = len(data) - 1
-    report = filed_report(event.alice, event.deployment)
-    signed_in_client(event.alice).post(
-        reverse("field:upload_attachment", args=[report.pk]),
-        {"file": SimpleUploadedFile("march.mp4", data, content_type="video/mp4")},
-    )
-    original = report.attachments.get()
-    response = signed_in_client(event.lawyer).post(
-        reverse("field:working_copy", args=[original.pk]), follow=True
-    )
+    response = _ask_for_copy(event, _uploaded(event, data))
     assert "The video is too large to redact here." in response.content.decode()
-    assert not report.attachments.filter(kind=AttachmentKind.WORKING_COPY).exists()
+    assert not Attachment.objects.filter(kind=AttachmentKind.WORKING_COPY).exists()

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from amparo.custody.evidence import evidence_store
@@ -22,7 +21,12 @@ from amparo.field import redaction_video
 from amparo.field.models import Attachment, AttachmentKind
 from amparo.field.redaction_faces import Box, detect_faces
 from tests.field.conftest import Event
-from tests.field.factories import filed_report, signed_in_client
+from tests.field.factories import (
+    filed_report,
+    signed_in_client,
+    stored_bytes,
+    upload_through_page,
+)
 from tests.field.test_redaction_faces import FACE_AT, FACE_SIZE, HEIGHT, WIDTH, picture
 
 pytestmark = [
@@ -149,18 +153,7 @@ def face_area(shift: int) -> np.ndarray[Any, Any]:
 
 def _upload(event: Event, data: bytes) -> Attachment:
     report = filed_report(event.alice, event.deployment)
-    signed_in_client(event.alice).post(
-        reverse("field:upload_attachment", args=[report.pk]),
-        {"file": SimpleUploadedFile("march.mp4", data, content_type="video/mp4")},
-    )
-    attachment: Attachment = report.attachments.get()
-    return attachment
-
-
-def _read(attachment: Attachment) -> bytes:
-    with evidence_store().blobs.open(attachment.item_id, attachment.sha256) as reader:
-        data: bytes = reader.read()
-    return data
+    return upload_through_page(event.alice, report, "march.mp4", data, "video/mp4")
 
 
 def test_faces_in_every_frame_are_blurred_the_rest_kept_the_sound_untouched(
@@ -177,7 +170,7 @@ def test_faces_in_every_frame_are_blurred_the_rest_kept_the_sound_untouched(
     lawyer.post(reverse("field:working_copy", args=[original.pk]))
     copy = original.report.attachments.get(kind=AttachmentKind.WORKING_COPY)
     out = tmp_path / "out.mp4"
-    out.write_bytes(_read(copy))
+    out.write_bytes(stored_bytes(copy))
     after = decode_frames(out)
     assert len(after) == FRAMES
     for index, (old, new) in enumerate(zip(before, after, strict=True)):
@@ -205,7 +198,7 @@ def test_faces_in_every_frame_are_blurred_the_rest_kept_the_sound_untouched(
     # The sound is the original's, packet for packet (copied, not re-encoded).
     assert audio_packets(out) == audio_packets(source)
     # The original is exactly what was uploaded.
-    assert hashlib.sha256(_read(original)).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert hashlib.sha256(stored_bytes(original)).hexdigest() == hashlib.sha256(data).hexdigest()
     store = evidence_store()
     derived = [
         parse_custody_entry(store.log.entry(i)) for i in store.item(copy.item_id).custody_entries
@@ -264,7 +257,7 @@ def test_faces_left_unblurred_on_purpose_are_a_plain_stream_copy(
     lawyer.post(reverse("field:working_copy", args=[original.pk]), {"keep_faces": "on"})
     copy = original.report.attachments.get(kind=AttachmentKind.WORKING_COPY)
     out = tmp_path / "out.mp4"
-    out.write_bytes(_read(copy))
+    out.write_bytes(stored_bytes(copy))
     assert any(detect_faces(frame) for frame in decode_frames(out))
     page = lawyer.get(reverse("field:working_copy_check", args=[copy.pk]))
     assert b"Faces were left unblurred on purpose." in page.content
@@ -335,7 +328,7 @@ def test_a_phone_video_turned_on_its_side_is_blurred_upright(event: Event, tmp_p
     signed_in_client(event.lawyer).post(reverse("field:working_copy", args=[original.pk]))
     copy = original.report.attachments.get(kind=AttachmentKind.WORKING_COPY)
     out = tmp_path / "out.mp4"
-    out.write_bytes(_read(copy))
+    out.write_bytes(stored_bytes(copy))
     upright = decode_frames(turned)
     after = decode_frames(out)
     assert len(after) == FRAMES

@@ -24,7 +24,7 @@ from amparo.evidence import blobstore
 from amparo.field import staging, sync
 from amparo.field.models import Attachment, Upload, UploadChunk
 from tests.field.conftest import Event
-from tests.field.factories import report_payload
+from tests.field.factories import report_payload, stored_bytes
 from tests.field.test_sync import Phone
 
 pytestmark = pytest.mark.django_db
@@ -70,11 +70,6 @@ def _staged_bytes() -> bytes:
     return b"".join(path.read_bytes() for path in sorted(sync.staging_directory().iterdir()))
 
 
-def _stored_plaintext(attachment: Attachment) -> bytes:
-    with evidence_store().blobs.open(attachment.item_id, attachment.sha256) as reader:
-        return reader.read()
-
-
 def test_the_staging_file_never_holds_the_plaintext(event: Event, phone: Phone) -> None:
     marker = f"PLAINTEXT-MARKER-{uuid.uuid4().hex}".encode()
     data = _marked_photo(marker)
@@ -113,7 +108,7 @@ def test_a_partial_upload_resumes_and_the_store_gets_the_exact_file(
     assert answer["confirmed"] is True
     attachment = Attachment.objects.get()
     assert attachment.sha256 == hashlib.sha256(data).hexdigest()
-    assert _stored_plaintext(attachment) == data
+    assert stored_bytes(attachment) == data
     # Once ingested, staging and the key that opened it are gone.
     assert list(sync.staging_directory().iterdir()) == []
     assert Upload.objects.get(client_file_id=file_id).staging_key == ""
@@ -144,7 +139,7 @@ def test_tampered_staging_is_refused_at_completion(event: Event, phone: Phone) -
         answer = phone.chunk(file_id, offset, data[offset : offset + CHUNK]).json()
         offset = answer["received_bytes"]
     assert answer["confirmed"] is True
-    assert _stored_plaintext(Attachment.objects.get()) == data
+    assert stored_bytes(Attachment.objects.get()) == data
 
 
 def test_records_swapped_between_offsets_are_refused(event: Event, phone: Phone) -> None:
@@ -187,7 +182,7 @@ def test_a_full_disk_while_staging_answers_507_and_keeps_nothing_partial(
     assert path.stat().st_size == size_before
     monkeypatch.setattr(os, "pwrite", real_pwrite)
     assert phone.chunk(file_id, CHUNK, data[CHUNK:]).json()["confirmed"] is True
-    assert _stored_plaintext(Attachment.objects.get()) == data
+    assert stored_bytes(Attachment.objects.get()) == data
 
 
 def test_a_full_evidence_store_at_completion_answers_507_then_finishes(
@@ -214,7 +209,7 @@ def test_a_full_evidence_store_at_completion_answers_507_then_finishes(
     # The capture app asks for completion again once every byte is in.
     finished = phone.client.post(reverse("field:api_finish", kwargs={"file_id": file_id}))
     assert finished.json()["confirmed"] is True
-    assert _stored_plaintext(Attachment.objects.get()) == data
+    assert stored_bytes(Attachment.objects.get()) == data
 
 
 def _age(path: Path, hours: float) -> None:
@@ -258,7 +253,7 @@ def test_the_sweep_removes_only_abandoned_staging(event: Event, phone: Phone) ->
     assert Upload.objects.get(client_file_id=abandoned).received_bytes == 0
     assert Upload.objects.get(client_file_id=fresh).received_bytes == CHUNK
     assert Upload.objects.get(client_file_id=finished).attachment == stored
-    assert _stored_plaintext(stored) == data
+    assert stored_bytes(stored) == data
     # Idempotent: nothing more to remove, and the command says so.
     assert sync.sweep_staging() == []
     output = io.StringIO()

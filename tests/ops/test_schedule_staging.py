@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,15 +15,6 @@ from django_tasks_db.models import DBTaskResult
 
 from amparo.field import staging
 from amparo.ops.schedule import HOUSEKEEPING, available_housekeeping, enqueue_due
-
-
-@pytest.fixture
-def restored_signals() -> Iterator[None]:
-    # db_worker installs its own SIGINT/SIGTERM handlers when run in this process.
-    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for number, handler in saved.items():
-        signal.signal(number, handler)
 
 
 def test_sweeping_staging_is_scheduled_hourly() -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,15 +36,6 @@ def record_run(key: str) -> None:
             [key, os.getpid()],
         )
     time.sleep(0.05)  # long enough that both workers are busy at once
-
-
-@pytest.fixture
-def restored_signals() -> Iterator[None]:
-    # db_worker installs its own SIGINT/SIGTERM handlers when run in this process.
-    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for number, handler in saved.items():
-        signal.signal(number, handler)
 
 
 @pytest.mark.django_db

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -39,15 +38,6 @@ def data_dir(settings: Any, tmp_path: Path) -> Path:
     settings.DATA_DIR = tmp_path / "data"
     settings.EVIDENCE_DIR = tmp_path / "data" / "evidence"
     return Path(settings.DATA_DIR)
-
-
-@pytest.fixture
-def restored_signals() -> Iterator[None]:
-    # db_worker installs its own SIGINT/SIGTERM handlers when run in this process.
-    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for number, handler in saved.items():
-        signal.signal(number, handler)
 
 
 def killed_worker(worker_id: str) -> str:
