@@ -8,10 +8,11 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -39,23 +40,37 @@ class SmtpInbox:
         return [m for m in self.messages if address in str(m["To"])]
 
 
-@pytest.fixture
-def smtp_inbox() -> Iterator[SmtpInbox]:
-    inbox = SmtpInbox(port=free_port())
+SmtpInboxT = TypeVar("SmtpInboxT", bound=SmtpInbox)
+
+
+def smtp_settings(port: int) -> dict[str, Any]:
+    """Django mail settings that send to a local SMTP server on `port`."""
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": port,
+        "EMAIL_USE_TLS": False,
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
+    }
+
+
+@contextmanager
+def serving_mail(inbox: SmtpInboxT) -> Iterator[SmtpInboxT]:
+    """Run `inbox` as an SMTP server on its port, with Django sending mail to it."""
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
     controller.start()
     try:
-        with override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=inbox.port,
-            EMAIL_USE_TLS=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-        ):
+        with override_settings(**smtp_settings(inbox.port)):
             yield inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_inbox() -> Iterator[SmtpInbox]:
+    with serving_mail(SmtpInbox(port=free_port())) as inbox:
+        yield inbox
 
 
 @dataclass

@@ -3,20 +3,16 @@ once the adapter acknowledged them. The mail server is a real SMTP server on loo
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,7 +35,7 @@ from amparo.preparedness.models import (
     EmergencyContact,
 )
 from amparo.preparedness.services import set_pin
-from tests.notify.loopback import free_port
+from tests.notify.loopback import SmtpInbox, free_port, serving_mail, smtp_settings
 from tests.preparedness.conftest import fill_plan, make_family
 from tests.preparedness.test_access import staff_client
 
@@ -49,15 +45,13 @@ PASSPHRASE = "luna-cielo-tren-faro-42"
 
 
 @dataclass
-class MoodyServer:
+class MoodyServer(SmtpInbox):
     """A real SMTP server that answers DATA with a temporary refusal while ``refuse`` > 0,
     and refuses the recipients listed in ``reject_for_good`` with a 550."""
 
-    port: int
     refuse: int = 0
     reject_for_good: set[str] = field(default_factory=set)
     refused: int = 0
-    messages: list[EmailMessage] = field(default_factory=list)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -72,36 +66,13 @@ class MoodyServer:
             self.refuse -= 1
             self.refused += 1
             return "451 4.3.0 Try again later"
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address in str(m["To"])]
-
-
-def smtp_settings(port: int) -> dict[str, Any]:
-    return {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": port,
-        "EMAIL_USE_TLS": False,
-        "EMAIL_HOST_USER": "",
-        "EMAIL_HOST_PASSWORD": "",
-    }
+        return await super().handle_DATA(server, session, envelope)
 
 
 @pytest.fixture
 def moody_server() -> Iterator[MoodyServer]:
-    server = MoodyServer(port=free_port())
-    controller = Controller(server, hostname="127.0.0.1", port=server.port)
-    controller.start()
-    try:
-        with override_settings(**smtp_settings(server.port)):
-            yield server
-    finally:
-        controller.stop()
+    with serving_mail(MoodyServer(port=free_port())) as server:
+        yield server
 
 
 class DiesMidSendBackend(BaseEmailBackend):
