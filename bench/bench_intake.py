@@ -6,7 +6,11 @@ and, alternating rounds so that both see the same machine load, drives:
 
 * a bare view (``@public``, returns "ok") through the full middleware stack, and
 * the public "I need help" form: a POST with every section filled, which passes the rate
-  limit bucket, validates, seals the A-number and birth date and stores the case.
+  limit bucket, validates, seals the A-number and birth date and stores the case, and
+* a "POST floor" view that receives the same body and does only what any form posted to
+  this server must: Django parses the body, checks the CSRF token and the view answers with
+  the same redirect. Nothing is validated or stored, so its rate is the most an intake
+  served this way could reach; the report gives it as a ratio too.
 
 Each round is a bounded loop: ``--clients`` threads each send ``--requests`` requests over
 keep-alive connections. The clock runs from the moment all of them are connected, primed
@@ -46,6 +50,7 @@ RESULTS = Path(__file__).with_name("RESULTS_intake.md")
 ROOT = Path(__file__).resolve().parents[1]
 INTAKE_PATH = "/hotline/help/"
 BARE_PATH = "/bench/bare/"
+FLOOR_PATH = "/bench/floor/"
 STAFF_PATH = "/accounts/sign-in/"
 
 
@@ -57,6 +62,7 @@ def build_application() -> Any:
     import django
     from django.conf import settings
     from django.http import HttpRequest, HttpResponse
+    from django.shortcuts import redirect
     from django.urls import include, path
     from django.views.decorators.csrf import csrf_exempt
 
@@ -71,8 +77,19 @@ def build_application() -> Any:
     def bare(request: HttpRequest) -> HttpResponse:
         return HttpResponse("ok\n", content_type="text/plain")
 
+    @public
+    def floor(request: HttpRequest) -> HttpResponse:
+        # The CSRF middleware has read request.POST and checked the token by now.
+        if "caller_name" not in request.POST:
+            return HttpResponse("no form\n", status=400, content_type="text/plain")
+        return redirect("hotline:help_thanks")
+
     global urlpatterns
-    urlpatterns = [path("bench/bare/", bare), path("", include("amparo.urls"))]
+    urlpatterns = [
+        path("bench/bare/", bare),
+        path("bench/floor/", floor),
+        path("", include("amparo.urls")),
+    ]
     settings.ROOT_URLCONF = __name__
     return get_wsgi_application()
 
@@ -188,7 +205,7 @@ def drive(
 
     def client(number: int) -> None:
         session = Session(port)
-        if target == "intake":
+        if target in ("intake", "floor"):
             session.prime()
             first = start_index + number * per_client
             bodies = [form_body(i, session.token) for i in range(first, first + per_client)]
@@ -198,8 +215,9 @@ def drive(
         for i in range(per_client):
             started = time.perf_counter()
             try:
-                if target == "intake":
-                    status, _, response = session.request("POST", INTAKE_PATH, bodies[i])
+                if target in ("intake", "floor"):
+                    path = INTAKE_PATH if target == "intake" else FLOOR_PATH
+                    status, _, response = session.request("POST", path, bodies[i])
                 else:
                     status, _, response = session.request("GET", BARE_PATH)
             except (http.client.HTTPException, OSError):
@@ -382,18 +400,21 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         server = start_server(data_dir, port, burst=1e9, per_second=1e9)
         bare_rounds: list[Round] = []
+        floor_rounds: list[Round] = []
         intake_rounds: list[Round] = []
         try:
             drive(port, "bare", 2, 10, 0)  # warm-up
             drive(port, "intake", 2, 5, 10_000_000)
             for number in range(args.rounds):
                 bare_rounds.append(timed_round(port, "bare", args.clients, args.requests, 0))
+                floor_rounds.append(timed_round(port, "floor", args.clients, args.requests, 0))
                 intake_rounds.append(
                     timed_round(port, "intake", args.clients, args.requests, number * 100_000)
                 )
         finally:
             stop_server(server)
         bare_rate = statistics.median(r.rate for r in bare_rounds)
+        floor_rate = statistics.median(r.rate for r in floor_rounds)
         intake_rate = statistics.median(r.rate for r in intake_rounds)
         intake_p95 = statistics.median(r.p95 for r in intake_rounds)
         acknowledged = sum(r.statuses[302] for r in intake_rounds)
@@ -425,7 +446,11 @@ def main(argv: list[str] | None = None) -> int:
         "| view | requests/s | p50 ms | p95 ms | statuses |",
         "|---|---|---|---|---|",
     ]
-    for name, rounds in (("bare view", bare_rounds), ("public intake (POST)", intake_rounds)):
+    for name, rounds in (
+        ("bare view", bare_rounds),
+        ("POST floor (parse, CSRF, redirect)", floor_rounds),
+        ("public intake (POST)", intake_rounds),
+    ):
         statuses = sum((r.statuses for r in rounds), Counter())
         lines.append(
             f"| {name} | {statistics.median(r.rate for r in rounds):.0f} | "
@@ -441,6 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         f"Intake / bare ratio: **{ratio:.2f}** (target ≥ 0.5); intake p95 "
         f"**{intake_p95 * 1000:.0f} ms** (target < 500 ms). Acknowledged intakes in these "
         f"rounds: {acknowledged}. Ratio in each pair of alternating rounds: {paired}.",
+        "",
+        f"POST floor / bare ratio: **{floor_rate / bare_rate if bare_rate else 0.0:.2f}**: "
+        "the same body parsed and CSRF-checked and the same redirect, with nothing validated "
+        "or stored, is the most an intake served this way could reach. What the intake does "
+        "beyond it (validating, sealing, storing, answering after the commit) is the "
+        f"difference: {floor_rate:.0f} → {intake_rate:.0f} requests/s.",
         "",
         f"## Overload: {intake_rate * 10:.0f} intakes/s offered for {args.overload_seconds:.0f} s "
         "with the shipped limit (burst 30, 2/s)",

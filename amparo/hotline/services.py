@@ -114,28 +114,39 @@ def normalise_name(name: str) -> str:
     return " ".join(letters.split())
 
 
-def edit_distance(first: str, second: str) -> int:
-    """Levenshtein distance, row by row."""
+def within_distance(first: str, second: str, limit: int) -> bool:
+    """Whether the Levenshtein distance is at most `limit`, computing only the cells within
+    `limit` of the diagonal and stopping as soon as a whole row is over the limit: a name
+    is compared with every case of the same birth date and country, and placeholder dates
+    such as 1 January are shared by many cases."""
+    if abs(len(first) - len(second)) > limit:
+        return False  # the distance is at least the difference in length
     if len(first) < len(second):
         first, second = second, first
-    previous = list(range(len(second) + 1))
+    over = limit + 1
+    previous = [j if j <= limit else over for j in range(len(second) + 1)]
     for i, a in enumerate(first, start=1):
-        current = [i]
-        for j, b in enumerate(second, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        low, high = max(1, i - limit), min(len(second), i + limit)
+        current = [over] * (len(second) + 1)
+        current[0] = i if i <= limit else over
+        for j in range(low, high + 1):
+            cost = previous[j - 1] + (a != second[j - 1])
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, cost, over)
+        if min(current[max(0, low - 1) : high + 1]) > limit:
+            return False
         previous = current
-    return previous[-1]
+    return previous[-1] <= limit
 
 
 def names_are_close(first: str, second: str) -> bool:
     a, b = normalise_name(first), normalise_name(second)
-    if not a or not b or abs(len(a) - len(b)) > NAME_DISTANCE_LIMIT:
-        return False  # the distance is at least the difference in length
-    if edit_distance(a, b) <= NAME_DISTANCE_LIMIT:
+    if not a or not b:
+        return False
+    if within_distance(a, b, NAME_DISTANCE_LIMIT):
         return True
     # Same words in another order ("Pérez García Juan") count as close too.
-    return edit_distance(" ".join(sorted(a.split())), " ".join(sorted(b.split()))) <= (
-        NAME_DISTANCE_LIMIT
+    return within_distance(
+        " ".join(sorted(a.split())), " ".join(sorted(b.split())), NAME_DISTANCE_LIMIT
     )
 
 

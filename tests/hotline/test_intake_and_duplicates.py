@@ -131,5 +131,6 @@ def test_found_custody_search_locates_the_case_with_who_and_when():
 
 def test_name_normalisation():
     assert services.normalise_name("  José-Luis  O'Brien ") == "jose luis o brien"
-    assert services.edit_distance("ramirez", "ramires") == 1
+    assert services.within_distance("ramirez", "ramires", 1)
+    assert not services.within_distance("ramirez", "ramos", 2)
     assert BIRTH_DATE.year == 1987
