@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from amparo.hotline.a_numbers import normalise_a_number
@@ -264,6 +265,20 @@ class IntakeForm(forms.Form):
     consent_updates_hearings = _yes(_("You may tell me hearing dates"))
     consent_updates_attorney = _yes(_("You may tell me which lawyer took the case"))
     consent_share_with_consulate = _yes(_("You may contact their consulate"))
+
+    def _clean_fields(self) -> None:
+        """Django's field cleaning without making a BoundField for each field first: reading
+        a submission is this form's busiest path, and no field here is disabled or a file
+        (a test holds it to that), which are the cases a BoundField is needed for."""
+        for name, field in self.fields.items():
+            try:
+                raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+                self.cleaned_data[name] = field.clean(raw)
+                own = getattr(self, f"clean_{name}", None)
+                if own is not None:
+                    self.cleaned_data[name] = own()
+            except ValidationError as error:
+                self.add_error(name, error)
 
     def clean_a_number(self) -> str:
         written: str = self.cleaned_data.get("a_number", "")
