@@ -4,7 +4,9 @@
 case, its intake, a status event and an audit event per submission, that compiling cost more
 than SQLite took to run the statements. Here the statement is built once per model, database
 vendor and number of rows, and each value is converted by the model field's own
-`get_db_prep_save`, so the stored values are the ones `save()` would store.
+`get_db_prep_save`, so the stored values are the ones `save()` would store (a str in a
+character field or a bool in a boolean one, which that conversion gives back unchanged, is
+taken as it is).
 
 The conversion can be done ahead (`Row`), outside the transaction, so that a writer holding
 the database's only write lock spends that time sending rows, not preparing them. A foreign
@@ -31,7 +33,18 @@ class _Statement:
 
 
 _fields: dict[tuple[type[models.Model], bool], tuple[Any, ...]] = {}
+_plain: dict[tuple[type[models.Model], bool], tuple[tuple[Any, type | None], ...]] = {}
 _statements: dict[tuple[type[models.Model], str, bool, int], _Statement] = {}
+
+# Fields whose conversion gives back a value of this type unchanged: a str for a CharField
+# (CharField.to_python returns a str as it is), a bool for a BooleanField. Only these exact
+# classes: a subclass may convert differently.
+_UNCHANGED: dict[type[models.Field[Any, Any]], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.EmailField: str,
+    models.BooleanField: bool,
+}
 
 
 def _columns(model: type[models.Model], with_pk: bool) -> tuple[Any, ...]:
@@ -40,6 +53,14 @@ def _columns(model: type[models.Model], with_pk: bool) -> tuple[Any, ...]:
         auto = model._meta.auto_field
         _fields[key] = tuple(f for f in model._meta.concrete_fields if with_pk or f is not auto)
     return _fields[key]
+
+
+def _conversions(model: type[models.Model], with_pk: bool) -> tuple[tuple[Any, type | None], ...]:
+    """Each column's field, with the type of value it stores unchanged (or None)."""
+    key = (model, with_pk)
+    if key not in _plain:
+        _plain[key] = tuple((f, _UNCHANGED.get(type(f))) for f in _columns(model, with_pk))
+    return _plain[key]
 
 
 def _statement(model: type[models.Model], with_pk: bool, rows: int) -> _Statement:
@@ -76,10 +97,13 @@ class Row:
         connection = connections[DEFAULT_DB_ALIAS]
         self.obj = obj
         self.with_pk = obj._meta.auto_field is None or obj.pk is not None
-        self.values = [
-            f.get_db_prep_save(f.pre_save(obj, True), connection)
-            for f in _columns(type(obj), self.with_pk)
-        ]
+        values = []
+        for f, unchanged in _conversions(type(obj), self.with_pk):
+            value = getattr(obj, f.attname)
+            if unchanged is None or type(value) is not unchanged:
+                value = f.get_db_prep_save(f.pre_save(obj, True), connection)
+            values.append(value)
+        self.values = values
 
     def refer(self, name: str, target: models.Model) -> None:
         """Point the foreign key `name` at `target`, which has been inserted since."""

@@ -100,3 +100,32 @@ def test_a_row_prepared_before_its_parent_is_inserted_points_at_it_once_referred
     with CaptureQueriesContext(connection) as queries:
         assert status.obj.case is case  # type: ignore[attr-defined]
     assert len(queries) == 0
+
+
+def test_values_taken_as_they_are_equal_djangos_conversion():
+    """A str in a character field and a bool in a boolean one are taken unconverted; every
+    value must still equal what the field's own conversion gives."""
+    from django.utils.translation import gettext_lazy
+
+    from amparo.hotline.models import Intake, IntakeChannel
+    from amparo.rows import _columns
+
+    prepared = services.prepare_intake(
+        answers(legal_name="Ana María López", needs_money=True), IntakeChannel.PUBLIC_FORM
+    )
+    audit = event(None, "test.convert", target="case:9")
+    audit.target = gettext_lazy("case:9")  # a lazy string is not a str: it is converted
+    for obj in (prepared.case.obj, prepared.intake.obj, prepared.status.obj, audit):
+        row = Row(obj)
+        fields = _columns(type(obj), row.with_pk)
+        converted = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+        stamped = [getattr(f, "auto_now_add", False) for f in fields]  # "now" at each call
+        assert [v for v, s in zip(row.values, stamped, strict=True) if not s] == [
+            v for v, s in zip(converted, stamped, strict=True) if not s
+        ]
+        assert [type(v) for v in row.values] == [type(v) for v in converted]
+    assert isinstance(prepared.intake.obj, Intake)
+    assert (
+        type(Row(audit).values[[f.name for f in _columns(AuditEvent, False)].index("target")])
+        is str
+    )
