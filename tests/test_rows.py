@@ -114,7 +114,7 @@ def test_values_taken_as_they_are_equal_djangos_conversion():
         answers(legal_name="Ana María López", needs_money=True), IntakeChannel.PUBLIC_FORM
     )
     audit = event(None, "test.convert", target="case:9")
-    audit.target = gettext_lazy("case:9")  # a lazy string is not a str: it is converted
+    audit.target = gettext_lazy("case:9")  # type: ignore[assignment]  # not a str: converted
     for obj in (prepared.case.obj, prepared.intake.obj, prepared.status.obj, audit):
         row = Row(obj)
         fields = _columns(type(obj), row.with_pk)
