@@ -74,7 +74,7 @@ def test_no_field_needs_a_bound_field_to_be_cleaned():
 class DjangosCleaning(IntakeForm):
     """The same form, its fields cleaned the way Django's own Form does it."""
 
-    _clean_fields = forms.Form._clean_fields
+    _clean_fields = forms.Form._clean_fields  # type: ignore[attr-defined]  # not in the stubs
 
 
 SUBMISSIONS = [
