@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 import unicodedata
@@ -45,6 +46,8 @@ from amparo.accounts.roles import Role
 from amparo.audit.services import record
 from amparo.hotline.sealed_fields import UnsealError
 from amparo.web.policy import MFA_SESSION_KEY
+
+logger = logging.getLogger(__name__)
 
 TOTP_STEP_SECONDS = 30
 TOTP_DIGITS = 6
@@ -541,6 +544,15 @@ def start_enrolment(user: User) -> TOTPDevice:
     return device
 
 
+def _shown(device: TOTPDevice) -> str:
+    """What a session that was shown this device's secret keeps of it: its hash ("" for a
+    secret sealed under a field key since lost, which no session can be shown again)."""
+    try:
+        return hash_token(device.secret)
+    except UnsealError:
+        return ""
+
+
 def start_enrolment_in_session(request: HttpRequest) -> TOTPDevice:
     """The unconfirmed authenticator, with a secret shown to this session only.
 
@@ -550,11 +562,7 @@ def start_enrolment_in_session(request: HttpRequest) -> TOTPDevice:
     user = request.user
     assert isinstance(user, User)
     device = start_enrolment(user)
-    try:
-        shown = hash_token(device.secret)
-    except UnsealError:  # sealed under a field key since lost: unusable, so replaced
-        shown = ""
-    if device.confirmed_at is None and request.session.get(ENROL_SHOWN_KEY) != shown:
+    if device.confirmed_at is None and request.session.get(ENROL_SHOWN_KEY) != _shown(device):
         device.secret = pyotp.random_base32(length=32)
         TOTPDevice.objects.filter(pk=device.pk, confirmed_at__isnull=True).update(
             sealed_secret=device.sealed_secret
@@ -641,7 +649,8 @@ def confirm_enrolment(request: HttpRequest, code: str) -> list[str]:
     assert isinstance(user, User)
     _refuse_if_mfa_locked(request, user)
     device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
-    if device is None or request.session.get(ENROL_SHOWN_KEY) != hash_token(device.secret):
+    shown = request.session.get(ENROL_SHOWN_KEY)
+    if device is None or not shown or shown != _shown(device):
         raise SignInRefused(_("Start again: open the set-up page for a new code."))
     check = check_totp(device, code)
     if check is not CodeCheck.ACCEPTED:
@@ -663,7 +672,20 @@ def verify_second_factor(request: HttpRequest, code: str) -> None:
     compact = "".join(code.split())
     if compact.isdigit():
         device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
-        check = check_totp(device, compact) if device else CodeCheck.WRONG
+        try:
+            check = check_totp(device, compact) if device else CodeCheck.WRONG
+        except UnsealError:
+            # Sealed under a field key since lost (a restore without it): no app code can
+            # match. Not counted as a wrong code; a recovery code still signs in.
+            logger.error("user %s: the authenticator secret does not open", user.pk)
+            record(request, "mfa.secret_unreadable", target=f"user:{user.pk}", allowed=False)
+            raise SignInRefused(
+                _(
+                    "Codes from your authenticator app cannot be checked at the moment. Sign "
+                    "in with one of your recovery codes, or ask a coordinator to reset your "
+                    "second factor."
+                )
+            ) from None
         if check is not CodeCheck.ACCEPTED:
             raise _mfa_failure(request, user, check)
         _complete_mfa(request, user, "totp")

@@ -15,7 +15,13 @@ from django.test import Client
 from amparo.accounts import services
 from amparo.accounts.models import TOTPDevice, User
 from amparo.hotline.sealed_fields import UnsealError
-from tests.accounts.flows import PASSWORD, enrol_through_pages, make_enrolled_user, password_step
+from tests.accounts.flows import (
+    PASSWORD,
+    code_for,
+    enrol_through_pages,
+    make_enrolled_user,
+    password_step,
+)
 
 BEFORE = [("accounts", "0001_initial")]
 AFTER = [("accounts", "0002_seal_totp_secrets")]
@@ -144,3 +150,34 @@ def test_an_unfinished_enrolment_whose_secret_no_longer_opens_starts_afresh():
     secret, _codes = enrol_through_pages(client)
     assert TOTPDevice.objects.get(user=user).secret == secret
     assert TOTPDevice.objects.get(user=user).confirmed_at is not None
+
+
+@pytest.mark.django_db
+def test_a_secret_that_no_longer_opens_is_explained_and_a_recovery_code_still_signs_in(caplog):
+    from amparo.audit.models import AuditEvent
+
+    User.objects.create_user(username="rita", password=PASSWORD, role="observer")
+    first = Client()
+    password_step(first, "rita")
+    secret, codes = enrol_through_pages(first)
+    rita = User.objects.get(username="rita")
+    # As after a restore without the field key: the sealed value is there but does not open.
+    other, _secret = make_enrolled_user("omar")
+    unopenable = TOTPDevice.objects.get(user=other).sealed_secret
+    TOTPDevice.objects.filter(user=rita).update(sealed_secret=unopenable)
+
+    client = Client()
+    assert password_step(client, "rita").status_code == 302
+    refused = client.post("/accounts/mfa/verify/", {"code": code_for(secret, 1)})
+    assert refused.status_code == 200
+    assert "cannot be checked at the moment" in refused.content.decode()
+    assert "the authenticator secret does not open" in caplog.text
+    actions = list(
+        AuditEvent.objects.filter(target=f"user:{rita.pk}").values_list("action", flat=True)
+    )
+    assert "mfa.secret_unreadable" in actions
+    assert "mfa.failed" not in actions  # not a wrong code: it does not count towards a lockout
+
+    signed_in = client.post("/accounts/mfa/verify/", {"code": codes[0]})
+    assert signed_in.status_code == 302
+    assert client.get("/accounts/account/").status_code == 200
