@@ -312,13 +312,14 @@ def upload(instance: Instance, data: bytes) -> UploadAck | None:
 _CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def post_intake(instance: Instance, marker: str) -> tuple[int, dict[str, str]]:
-    """Fill in the public help form; returns the answer's status and headers (0 if no form)."""
+def intake_submission(instance: Instance, marker: str) -> tuple[bytes, dict[str, str]] | None:
+    """Fetch the public help form and fill it in: the body and headers to POST (None if the
+    form did not come)."""
     status, headers, page = request(instance.port, "GET", "/hotline/help/")
     found = _CSRF_FIELD.search(page)
     cookie = headers.get("Set-Cookie", "")
     if status != 200 or found is None or "csrftoken=" not in cookie:
-        return 0, headers
+        return None
     csrf_cookie = cookie.split("csrftoken=", 1)[1].split(";", 1)[0]
     form = {
         "csrfmiddlewaretoken": found.group(1).decode(),
@@ -332,17 +333,20 @@ def post_intake(instance: Instance, marker: str) -> tuple[int, dict[str, str]]:
         "consent_share_with_attorneys": "on",
         "update_channel": "",
     }
-    status, headers, _body = request(
-        instance.port,
-        "POST",
-        "/hotline/help/",
-        urlencode(form).encode(),
-        {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"csrftoken={csrf_cookie}",
-        },
-    )
-    return status, headers
+    return urlencode(form).encode(), {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": f"csrftoken={csrf_cookie}",
+    }
+
+
+def post_intake(instance: Instance, marker: str) -> tuple[int, dict[str, str]]:
+    """Fill in the public help form; returns the answer's status and headers (0 if no form)."""
+    submission = intake_submission(instance, marker)
+    if submission is None:
+        return 0, {}
+    body, headers = submission
+    status, answer_headers, _body = request(instance.port, "POST", "/hotline/help/", body, headers)
+    return status, answer_headers
 
 
 def is_acknowledged(status: int, headers: dict[str, str]) -> bool:

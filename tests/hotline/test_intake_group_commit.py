@@ -1,5 +1,6 @@
 """The public form under concurrent load, served by gunicorn on a real SQLite file: through
-`amparo serve` (sync workers) and with two workers of four threads each.
+`amparo serve` (two workers of four threads each) and with gunicorn's sync workers, which
+take one request at a time (groups of one).
 
 Submissions that arrive together share one commit (intake_writer._GroupCommitter); these tests
 check what that must never cost: every acknowledged intake is stored, with its audit event,
@@ -25,9 +26,9 @@ from bench.faults.instance import request as http_request
 pytestmark = pytest.mark.slow
 
 
-def start_threaded(instance: Instance) -> None:
-    """gunicorn with two workers of four threads, so that submissions can share a group
-    (`amparo serve`'s sync workers take one request at a time: groups of one)."""
+def start_sync(instance: Instance) -> None:
+    """gunicorn with two sync workers, each taking one request at a time, so that every
+    group is of one (`amparo serve` runs threaded workers, whose submissions share groups)."""
     log = (instance.root / "server.log").open("ab")
     instance.process = subprocess.Popen(
         [
@@ -39,8 +40,8 @@ def start_threaded(instance: Instance) -> None:
             f"127.0.0.1:{instance.port}",
             "--workers",
             "2",
-            "--threads",
-            "4",
+            "--worker-class",
+            "sync",
         ],
         cwd=REPOSITORY,
         env=instance.environment,
@@ -59,7 +60,7 @@ def start_threaded(instance: Instance) -> None:
     raise RuntimeError("gunicorn did not answer within 60 s")
 
 
-@pytest.fixture(params=["serve", "threads"])
+@pytest.fixture(params=["serve", "sync"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Instance]:
     instance = Instance(tmp_path / "instance")
     instance.data_dir.mkdir(parents=True)
@@ -68,7 +69,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Instance]
     if request.param == "serve":
         instance.start()
     else:
-        start_threaded(instance)
+        start_sync(instance)
     try:
         yield instance
     finally:

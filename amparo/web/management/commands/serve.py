@@ -1,4 +1,12 @@
-"""`amparo serve`: gunicorn serving Amparo, on loopback unless told otherwise."""
+"""`amparo serve`: gunicorn serving Amparo, on loopback unless told otherwise.
+
+Threaded workers: nginx streams uploads to Amparo unbuffered, so one person sending slowly
+holds a request for as long as the sending takes. A sync worker would be held whole (two
+slow senders and the site stops answering) and killed when the request outlasts the worker
+timeout; a threaded worker's timeout is about the process answering, and its other threads
+go on serving. The public form's writer also gathers the submissions of a process's threads
+into one commit.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +18,18 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Serve Amparo with gunicorn (AMPARO_BIND, AMPARO_WORKERS to change where and how many)."
+    help = (
+        "Serve Amparo with gunicorn (AMPARO_BIND, AMPARO_WORKERS, AMPARO_THREADS to change "
+        "where, how many processes and how many threads each)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--bind", default=os.environ.get("AMPARO_BIND", "127.0.0.1:8000"))
         parser.add_argument(
             "--workers", type=int, default=int(os.environ.get("AMPARO_WORKERS", "2"))
+        )
+        parser.add_argument(
+            "--threads", type=int, default=int(os.environ.get("AMPARO_THREADS", "4"))
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -28,6 +42,10 @@ class Command(BaseCommand):
             options["bind"],
             "--workers",
             str(options["workers"]),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(options["threads"]),
             "--access-logfile",
             "-",
             "--access-logformat",
