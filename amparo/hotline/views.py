@@ -6,14 +6,21 @@ A-numbers and dates of birth travel only in POST bodies and are never put in a U
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 
 from django.contrib import messages
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -120,12 +127,19 @@ def help_form(request: HttpRequest) -> HttpResponse:
         if not verdict.allowed:
             return _busy(request, verdict)
         if valid:
-            return redirect("hotline:help_thanks")
+            return HttpResponseRedirect(_thanks_path(get_script_prefix()))
     elif request.method == "GET":
         form = IntakeForm(initial=_intake_initial(request))
     else:
         return HttpResponseNotAllowed(["GET", "POST"])
     return render(request, "hotline/help_form.html", {"form": form})
+
+
+@cache
+def _thanks_path(script_prefix: str) -> str:
+    """Where an acknowledged submission is sent: reversed once per script prefix, not on
+    every submission."""
+    return reverse("hotline:help_thanks")
 
 
 @public

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.test import Client
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 
 from amparo.accounts.roles import Role
 from amparo.audit.models import AuditEvent
@@ -171,3 +171,18 @@ def test_no_url_carries_an_a_number_or_birth_date(roomy_bucket):
     for route in iter_routes():
         assert "a_number" not in route.pattern
         assert "birth" not in route.pattern
+
+
+def test_the_thank_you_address_keeps_the_script_prefix(roomy_bucket):
+    """Amparo served under a path prefix sends the family to the thank-you page under it;
+    the address is worked out once per prefix. (The WSGI handler sets the prefix from
+    SCRIPT_NAME on each request; the test client does not, so the test sets it.)"""
+    try:
+        set_script_prefix("/amparo/")
+        under = Client().post("/hotline/help/", FORM)
+        assert under.status_code == 302
+        assert under["Location"] == "/amparo/hotline/help/thanks/"
+    finally:
+        set_script_prefix("/")
+    plain = Client().post("/hotline/help/", {**FORM, "a_number": ""})
+    assert plain["Location"] == "/hotline/help/thanks/"
