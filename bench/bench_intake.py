@@ -1,8 +1,9 @@
 """Benchmark the public intake against a bare Django view, both served by gunicorn on loopback.
 
 Run with ``.venv/bin/python -m bench.bench_intake``. In one run it starts gunicorn (two
-workers of four threads each, the default SQLite database in a throwaway data directory)
-and, alternating rounds so that both see the same machine load, drives:
+workers of four threads each, as `amparo serve` runs by default, with the default SQLite
+database in a throwaway data directory) and, alternating rounds so that all see the same
+machine load, drives:
 
 * a bare view (``@public``, returns "ok") through the full middleware stack, and
 * the public "I need help" form: a POST with every section filled, which passes the rate

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages that the test suite uses for real, only when missing:
 # Chromium for browser tests, age for the recovery path, gettext for translations, Go's
-# sumdb packages for the interoperability tests. PostgreSQL: scripts/with-postgres.sh.
+# sumdb packages for the interoperability tests, nginx for the shipped configuration.
+# PostgreSQL: scripts/with-postgres.sh.
 set -eu
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
@@ -17,6 +18,9 @@ command -v zbarimg >/dev/null 2>&1 || missing="$missing zbar-tools"
 [ -d /usr/share/fonts/truetype/noto ] || missing="$missing fonts-noto-core"
 [ -d /usr/share/fonts/opentype/noto ] || missing="$missing fonts-noto-cjk"
 command -v ffmpeg >/dev/null 2>&1 || missing="$missing ffmpeg"
+# nginx runs deploy/nginx/amparo.conf in front of `amparo serve` (tests/deploy/test_nginx.py).
+# It lives in /usr/sbin, which is not on a non-root PATH.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$missing nginx"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 echo "installing Debian packages:$missing"
