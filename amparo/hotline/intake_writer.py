@@ -1,12 +1,14 @@
 """The public form's writer: submissions that arrive together are stored with one commit.
 
-A public intake is acknowledged only once it is committed. On a SQLite file every commit is
-an fsync of the write-ahead log and only one writer may hold the database at a time, so each
-server process hands its submissions to one writer thread, which stores all those waiting in
-one transaction (`_GroupCommitter`), and the writers of the processes take turns on a file
-lock beside the database (`intake_writer_turn`). A group's rows go in with one statement per
-kind of row (`services.store_intakes`); if that fails, the group is written again one
-submission at a time, each in a savepoint, so that only the failing one is refused.
+A public intake is acknowledged only once it is committed. Every commit is an fsync of the
+write-ahead log, and every submission updates the same rate-limit bucket row, so each server
+process hands its submissions to one writer thread, which stores all those waiting in one
+transaction (`_GroupCommitter`): one commit and one bucket update for the group. On a SQLite
+file, where one writer may hold the database at a time, the writers of the processes take
+turns on a file lock beside the database (`intake_writer_turn`); on PostgreSQL they wait for
+each other on the bucket row's lock. A group's rows go in with one statement per kind of row
+(`services.store_intakes`); if that fails, the group is written again one submission at a
+time, each in a savepoint, so that only the failing one is refused.
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ def _sqlite_file_outside_transaction() -> bool:
         and name != ":memory:"
         and not name.startswith("file:")
     )
+
+
+def _shared_writer_fits() -> bool:
+    """Whether this submission goes to the process's writer: outside a caller's transaction,
+    on a SQLite file or on PostgreSQL (an in-memory SQLite database is one connection's)."""
+    if connection.in_atomic_block:
+        return False
+    return connection.vendor == "postgresql" or _sqlite_file_outside_transaction()
 
 
 @contextmanager
@@ -226,8 +236,9 @@ def record_public_intake(
     Token, case, intake, status and audit event commit together, and this returns only
     after the commit: an acknowledged intake is a stored one, a failure spends no token,
     and an invalid form spends one like any other submission so that a flood of junk is
-    limited too. On a SQLite file the commit is shared with the other submissions of the
-    moment (see _GroupCommitter); inside a caller's transaction it joins that one. A
+    limited too. On a SQLite file or PostgreSQL the commit is shared with the other
+    submissions of the moment (see _GroupCommitter); inside a caller's transaction it joins
+    that one. A
     refusal this process already knows is given by the view before the form is read, and
     again by the writer (`take_tokens`) without asking the database.
     """
@@ -240,9 +251,9 @@ def record_public_intake(
         bucket=bucket,
         shape=shape,
     )
-    if _sqlite_file_outside_transaction():
+    if _shared_writer_fits():
         _group_committer.submit(submission)
-    else:  # a group of one, in the caller's transaction or on PostgreSQL
+    else:  # a group of one, in the caller's transaction or an in-memory database
         _GroupCommitter._write([submission])
         if submission.error is not None:
             raise submission.error

@@ -1,0 +1,63 @@
+"""On PostgreSQL the public form's submissions go to the process's writer too: one commit
+and one update of the rate-limit bucket for all that arrive together, instead of each
+submission waiting for the previous one's lock on the bucket row and its own commit."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from amparo.hotline import intake_writer
+from amparo.hotline.intake_throttle import BucketShape
+from amparo.hotline.models import Case, Intake
+from tests.hotline.factories import answers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SUBMISSIONS = 8
+
+
+def test_public_intakes_on_postgresql_are_written_by_the_shared_writer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL pass runs it; test_intake_group_commit covers SQLite")
+    assert intake_writer._shared_writer_fits()
+    writers: list[tuple[str, int]] = []
+    write = intake_writer._GroupCommitter._write
+
+    def recording(group: list[Any]) -> None:
+        writers.append((threading.current_thread().name, len(group)))
+        write(group)
+
+    monkeypatch.setattr(intake_writer._GroupCommitter, "_write", staticmethod(recording))
+    shape = BucketShape(capacity=100, refill_per_second=1)
+    outcomes: dict[int, Any] = {}
+
+    def submit(number: int) -> None:
+        try:
+            verdict, outcome = intake_writer.record_public_intake(
+                answers(caller_name=f"caller {number}", a_number=f"A{100000000 + number}"),
+                "postgres-test",
+                shape,
+            )
+            outcomes[number] = (verdict.allowed, outcome.case.pk if outcome else None)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(SUBMISSIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(allowed for allowed, _pk in outcomes.values()), outcomes
+    stored = {pk for _allowed, pk in outcomes.values()}
+    assert len(stored) == SUBMISSIONS
+    assert set(Case.objects.values_list("pk", flat=True)) == stored
+    assert Intake.objects.count() == SUBMISSIONS
+    assert {name for name, _size in writers} == {"intake-writer"}
+    assert sum(size for _name, size in writers) == SUBMISSIONS
