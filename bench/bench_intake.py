@@ -20,7 +20,8 @@ server's work on the timed requests and not the load generator's set-up. Then an
 phase (``--overload-seconds``) sends intakes at ten times the measured sustainable rate
 with the normal rate limit on, and checks that nothing crashes, every acknowledged intake
 is stored, the excess gets 429/503 with Retry-After, and a staff page keeps answering.
-Writes bench/RESULTS_intake.md.
+Writes bench/RESULTS_intake.md; with ``--postgresql`` the same run stores in a durable
+PostgreSQL cluster of its own and writes bench/RESULTS_intake_postgresql.md.
 
 This module is also the WSGI app gunicorn serves (``bench.bench_intake:application``).
 """
@@ -376,6 +377,13 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 
 
 def stored_cases(data_dir: Path) -> int:
+    database_url = os.environ.get("DATABASE_URL")
+    if database_url:
+        import psycopg
+
+        with psycopg.connect(database_url) as db:
+            row = db.execute("SELECT COUNT(*) FROM hotline_case").fetchone()
+            return int(row[0]) if row else 0
     with sqlite3.connect(data_dir / "amparo.sqlite3") as db:
         return int(db.execute("SELECT COUNT(*) FROM hotline_case").fetchone()[0])
 
@@ -386,8 +394,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=60, help="per client per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--overload-seconds", type=float, default=120.0)
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="store in a durable PostgreSQL cluster of the run's own (fsync and synchronous "
+        "commit on) instead of SQLite; writes RESULTS_intake_postgresql.md",
+    )
     args = parser.parse_args(argv)
+    os.environ.pop("DATABASE_URL", None)  # SQLite unless --postgresql says otherwise
+    if not args.postgresql:
+        return measure(args, RESULTS, "SQLite (WAL) in a throwaway data directory")
+    from bench.faults.postgres import Cluster
 
+    cluster = Cluster()
+    cluster.start()
+    try:
+        os.environ["DATABASE_URL"] = cluster.url("amparo")
+        return measure(
+            args,
+            RESULTS.with_name("RESULTS_intake_postgresql.md"),
+            "PostgreSQL (fsync and synchronous commit on) on a Unix socket",
+        )
+    finally:
+        os.environ.pop("DATABASE_URL", None)
+        cluster.stop()
+
+
+def measure(args: argparse.Namespace, results: Path, database: str) -> int:
     with tempfile.TemporaryDirectory(prefix="amparo-bench-intake-") as scratch:
         data_dir = Path(scratch)
         env = dict(os.environ, AMPARO_DATA_DIR=str(data_dir), AMPARO_HTTPS="0")
@@ -436,13 +469,14 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}.",
-        "gunicorn, 2 workers × 4 threads, SQLite (WAL) in a throwaway data directory; "
+        f"gunicorn, 2 workers × 4 threads, {database}; "
         f"{args.clients} client threads × {args.requests} requests per round, "
         f"{args.rounds} alternating rounds, medians reported.",
         "",
         "Command: `.venv/bin/python -m bench.bench_intake "
         f"--clients {args.clients} --requests {args.requests} --rounds {args.rounds} "
-        f"--overload-seconds {args.overload_seconds:g}`",
+        f"--overload-seconds {args.overload_seconds:g}"
+        f"{' --postgresql' if args.postgresql else ''}`",
         "",
         "| view | requests/s | p50 ms | p95 ms | statuses |",
         "|---|---|---|---|---|",
@@ -490,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     report = "\n".join(lines)
     print(report)
-    RESULTS.write_text(report)
+    results.write_text(report)
     return 0
 
 
