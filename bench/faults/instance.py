@@ -97,11 +97,15 @@ class Instance:
             raise RuntimeError(f"{module} {arguments}: {result.stderr.decode()[-3000:]}")
         return result.stdout.decode()
 
-    def prepare(self) -> None:
-        """Migrate, then make an observer with a connected phone and one report."""
+    def migrate(self) -> None:
+        """Make the data and temporary directories and migrate: an instance with nothing in it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         self.run_module("amparo.cli", "migrate", "--no-input", "--verbosity", "0")
+
+    def prepare(self) -> None:
+        """Migrate, then make an observer with a connected phone and one report."""
+        self.migrate()
         made = json.loads(self.run_module("bench.faults.inspect_instance", "setup"))
         self.token = made["token"]
         self.report_id = made["report_id"]

@@ -312,9 +312,7 @@ def nginx_test(stack: Stack) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def amparo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProxiedInstance]:
     instance = ProxiedInstance(tmp_path_factory.mktemp("amparo") / "instance")
-    instance.data_dir.mkdir(parents=True)
-    instance.temp_dir.mkdir(parents=True)
-    instance.run_module("amparo.cli", "migrate", "--no-input", "--verbosity", "0")
+    instance.migrate()
     instance.start()
     try:
         yield instance

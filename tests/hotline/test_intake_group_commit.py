@@ -63,9 +63,7 @@ def start_sync(instance: Instance) -> None:
 @pytest.fixture(params=["serve", "sync"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Instance]:
     instance = Instance(tmp_path / "instance")
-    instance.data_dir.mkdir(parents=True)
-    instance.temp_dir.mkdir(parents=True)
-    instance.run_module("amparo.cli", "migrate", "--no-input", "--verbosity", "0")
+    instance.migrate()
     if request.param == "serve":
         instance.start()
     else:

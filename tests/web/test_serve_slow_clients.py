@@ -30,9 +30,7 @@ SENDING_SECONDS = 6
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instance]:
     monkeypatch.setenv("GUNICORN_CMD_ARGS", f"--timeout {TIMEOUT_SECONDS}")
     instance = Instance(tmp_path / "instance")
-    instance.data_dir.mkdir(parents=True)
-    instance.temp_dir.mkdir(parents=True)
-    instance.run_module("amparo.cli", "migrate", "--no-input", "--verbosity", "0")
+    instance.migrate()
     instance.start()
     try:
         yield instance
