@@ -18,8 +18,8 @@ orientation is applied first so the copy looks the way the original is shown.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +65,21 @@ def cascade_directory() -> Path:
     return Path(cv2.__file__).parent / "data"
 
 
-@lru_cache(maxsize=1)
+# OpenCV's cascade classifiers keep working state inside the object and release the
+# interpreter lock while they detect: two threads sharing one get wrong boxes (faces missed)
+# or errors. Each thread of a server process gets its own.
+_per_thread = threading.local()
+
+
 def _classifiers() -> tuple[Any, ...]:
+    loaded: tuple[Any, ...] | None = getattr(_per_thread, "classifiers", None)
+    if loaded is None:
+        loaded = _load_classifiers()
+        _per_thread.classifiers = loaded
+    return loaded
+
+
+def _load_classifiers() -> tuple[Any, ...]:
     loaded = []
     for name in _CASCADES:
         path = cascade_directory() / name
