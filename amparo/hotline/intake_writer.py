@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from amparo.audit.services import event, record
 from amparo.hotline import services
@@ -204,13 +204,15 @@ class _GroupCommitter:
         try:
             with transaction.atomic():
                 together = _admit_together(group)
-        except Exception:
+        except Exception as error:
             if together:  # the COMMIT itself failed: every submission gets the error
                 raise
             for submission in group:
                 submission.verdict, submission.outcome = None, None
                 if submission.intake is not None:  # keys handed out by the failed INSERT
                     services.forget_keys(submission.intake)
+            if isinstance(error, (OperationalError, InterfaceError)) and not connection.is_usable():
+                raise  # the connection is gone: there is nothing to write one by one on
         else:
             if together:
                 return
@@ -222,6 +224,12 @@ class _GroupCommitter:
                         submission.verdict, submission.outcome = _admit(submission)
                 except Exception as error:
                     submission.error = error
+            if transaction.get_rollback():
+                # A savepoint could not be rolled back (the connection went away mid-group):
+                # the whole transaction will be, so no submission of it may be acknowledged.
+                for submission in group:
+                    submission.verdict, submission.outcome = None, None
+                raise OperationalError("the intake group's transaction was rolled back")
 
 
 _group_committer = _GroupCommitter()

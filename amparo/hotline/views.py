@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from django.contrib import messages
-from django.db import OperationalError
+from django.db import DatabaseError
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -117,7 +117,7 @@ def help_form(request: HttpRequest) -> HttpResponse:
                 PUBLIC_FORM_BUCKET,
                 shape,
             )
-        except (OperationalError, TimeoutError):
+        except (DatabaseError, TimeoutError):
             # Locked too long, disk full, database gone: not acknowledged, and the family is
             # asked to send it again or to call. (After a timeout the writer may still store
             # it; the second sending is then flagged as a possible duplicate.)

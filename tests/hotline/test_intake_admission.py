@@ -197,6 +197,39 @@ def test_a_group_commits_every_submission_but_one_that_fails():
     assert 7.9 < IntakeBucket.objects.get(name="together").tokens < 8.1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_group_whose_savepoint_cannot_be_rolled_back_acknowledges_none(monkeypatch):
+    """If the connection goes away while the group is written one by one, a savepoint cannot
+    be rolled back and the whole transaction will be: no submission of it, not even one
+    written before, may be acknowledged."""
+    group = submissions(3, BucketShape(capacity=10, refill_per_second=0.01), a_number="")
+
+    def not_together(group: object) -> bool:
+        raise ValueError("send the group down the one-by-one path")
+
+    admit = intake_writer._admit
+    calls: list[int] = []
+
+    def second_fails(submission: intake_writer._Submission) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            monkeypatch.setattr(connection, "savepoint_rollback", gone)
+            raise OperationalError("server closed the connection unexpectedly")
+        return admit(submission)
+
+    def gone(sid: str) -> None:
+        raise OperationalError("no connection to the server")
+
+    monkeypatch.setattr(intake_writer, "_admit_together", not_together)
+    monkeypatch.setattr(intake_writer, "_admit", second_fails)
+    with pytest.raises(OperationalError, match="rolled back"):
+        intake_writer._GroupCommitter._write(group)
+    monkeypatch.undo()
+    assert all(s.verdict is None and s.outcome is None for s in group)
+    assert not Case.objects.exists()
+    assert not IntakeBucket.objects.exists()
+
+
 def test_duplicates_are_found_with_one_query():
     first = intake().case
     second = intake(a_number="", legal_name="Jose Luis Hernandez Ramirez").case
