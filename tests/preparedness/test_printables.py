@@ -3,9 +3,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from amparo.preparedness.models import DocumentItem, DocumentKind
 from amparo.preparedness.printables import render_card, render_packet
@@ -158,3 +160,41 @@ def test_the_packet_leaves_out_immigration_details_unless_the_family_chooses(tmp
     chosen = " ".join(pdf_text(render_packet(plan), tmp_path).split())
     assert "blue folder" in chosen
     assert "+15550100777" in chosen
+
+
+@pytest.mark.django_db(transaction=True)  # the threads read the plan on connections of their own
+def test_cards_rendered_at_once_by_threads_each_say_their_own_language(tmp_path):
+    """`amparo serve` runs threads: two families printing at once must each get their own
+    card, in their own language (translation and WeasyPrint under threads)."""
+    plan = fill_plan(make_family(language="es").plan)
+    languages = ("es", "ar", "en")
+    expected = {}
+    for language in languages:
+        (tmp_path / language).mkdir()
+        expected[language] = pdf_text(render_card(plan, language), tmp_path / language, 1)
+    rendered: list[tuple[str, bytes | BaseException]] = []
+    lock = threading.Lock()
+
+    def render(language: str) -> None:
+        try:
+            for _time in range(2):
+                try:
+                    pdf: bytes | BaseException = render_card(plan, language)
+                except Exception as error:  # reported below
+                    pdf = error
+                with lock:
+                    rendered.append((language, pdf))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=render, args=(language,)) for language in languages * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(rendered) == 12
+    for number, (language, pdf) in enumerate(rendered):
+        assert isinstance(pdf, bytes), pdf
+        directory = tmp_path / f"run-{number}"
+        directory.mkdir()
+        assert pdf_text(pdf, directory, 1) == expected[language], language
