@@ -534,6 +534,8 @@ class CodeCheck(enum.Enum):
     ACCEPTED = "accepted"
     WRONG = "wrong"
     REPLAYED = "replayed"
+    # The stored secret does not open (sealed under a field key since lost): no code can match.
+    UNREADABLE = "unreadable"
 
 
 def start_enrolment(user: User) -> TOTPDevice:
@@ -597,7 +599,11 @@ def check_totp(device: TOTPDevice, code: str, at: float | None = None) -> CodeCh
     code = ascii_digits("".join(code.split()))
     if len(code) != TOTP_DIGITS or not (code.isascii() and code.isdigit()):
         return CodeCheck.WRONG
-    totp = pyotp.TOTP(device.secret)
+    try:
+        totp = pyotp.TOTP(device.secret)
+    except UnsealError:
+        logger.error("user %s: the authenticator secret does not open", device.user_id)
+        return CodeCheck.UNREADABLE
     current = int((time.time() if at is None else at) // TOTP_STEP_SECONDS)
     matched = next(
         (
@@ -631,6 +637,14 @@ def _mfa_failure(request: HttpRequest, user: User, check: CodeCheck) -> SignInRe
     if check is CodeCheck.REPLAYED:
         record(request, "mfa.totp_replay_refused", target=f"user:{user.pk}", allowed=False)
         message = _("That code has already been used. Wait for the next code and enter it.")
+    elif check is CodeCheck.UNREADABLE:
+        # Not a wrong code, but counted like one: a recovery code is the way in now.
+        record(request, "mfa.secret_unreadable", target=f"user:{user.pk}", allowed=False)
+        message = _(
+            "Codes from your authenticator app cannot be checked at the moment. Sign "
+            "in with one of your recovery codes, or ask a coordinator to reset your "
+            "second factor."
+        )
     else:
         record(request, "mfa.failed", target=f"user:{user.pk}", allowed=False)
         message = _("That code is not right. Check the time on your phone and try again.")
@@ -672,20 +686,7 @@ def verify_second_factor(request: HttpRequest, code: str) -> None:
     compact = "".join(code.split())
     if compact.isdigit():
         device = TOTPDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
-        try:
-            check = check_totp(device, compact) if device else CodeCheck.WRONG
-        except UnsealError:
-            # Sealed under a field key since lost (a restore without it): no app code can
-            # match. Not counted as a wrong code; a recovery code still signs in.
-            logger.error("user %s: the authenticator secret does not open", user.pk)
-            record(request, "mfa.secret_unreadable", target=f"user:{user.pk}", allowed=False)
-            raise SignInRefused(
-                _(
-                    "Codes from your authenticator app cannot be checked at the moment. Sign "
-                    "in with one of your recovery codes, or ask a coordinator to reset your "
-                    "second factor."
-                )
-            ) from None
+        check = check_totp(device, compact) if device else CodeCheck.WRONG
         if check is not CodeCheck.ACCEPTED:
             raise _mfa_failure(request, user, check)
         _complete_mfa(request, user, "totp")

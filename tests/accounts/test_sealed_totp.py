@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 
 from amparo.accounts import services
-from amparo.accounts.models import TOTPDevice, User
+from amparo.accounts.models import SignInThrottle, ThrottleKind, TOTPDevice, User
 from amparo.hotline.sealed_fields import UnsealError
 from tests.accounts.flows import (
     PASSWORD,
@@ -176,7 +176,10 @@ def test_a_secret_that_no_longer_opens_is_explained_and_a_recovery_code_still_si
         AuditEvent.objects.filter(target=f"user:{rita.pk}").values_list("action", flat=True)
     )
     assert "mfa.secret_unreadable" in actions
-    assert "mfa.failed" not in actions  # not a wrong code: it does not count towards a lockout
+    assert "mfa.failed" not in actions  # told apart from a wrong code ...
+    # ... but counted like one towards a lockout (from this address, and from anywhere)
+    counted = SignInThrottle.objects.filter(kind=ThrottleKind.TOTP, username="rita")
+    assert sorted(row.failures for row in counted) == [1, 1]
 
     signed_in = client.post("/accounts/mfa/verify/", {"code": codes[0]})
     assert signed_in.status_code == 302
