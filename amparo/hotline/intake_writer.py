@@ -212,7 +212,7 @@ class _GroupCommitter:
                 if submission.intake is not None:  # keys handed out by the failed INSERT
                     services.forget_keys(submission.intake)
             if isinstance(error, (OperationalError, InterfaceError)) and not connection.is_usable():
-                raise  # the connection is gone: there is nothing to write one by one on
+                raise  # no new connection could be had (the server is down): nothing to retry on
         else:
             if together:
                 return

@@ -61,3 +61,30 @@ def test_public_intakes_on_postgresql_are_written_by_the_shared_writer(
     assert Intake.objects.count() == SUBMISSIONS
     assert {name for name, _size in writers} == {"intake-writer"}
     assert sum(size for _name, size in writers) == SUBMISSIONS
+
+
+def test_a_writer_whose_connection_was_ended_reconnects_before_its_next_group() -> None:
+    """After PostgreSQL ends the writer's session (a restart, a failover), the next family's
+    submission is stored, not refused: the group that meets the dead session is rolled back
+    and written again, one by one, on the new connection Django opens when the transaction
+    ends."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the PostgreSQL pass runs it")
+    shape = BucketShape(capacity=100, refill_per_second=1)
+
+    def submit(name: str) -> bool:
+        verdict, outcome = intake_writer.record_public_intake(
+            answers(caller_name=name, a_number=""), "postgres-reconnect", shape
+        )
+        return verdict.allowed and outcome is not None
+
+    assert submit("before")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        (ended,) = cursor.fetchone()
+    assert ended >= 1  # the writer's session, at least
+    assert submit("after")
+    assert set(Intake.objects.values_list("caller_name", flat=True)) == {"before", "after"}
