@@ -23,14 +23,9 @@ from dataclasses import dataclass, field
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 
-from amparo.audit.services import event, record
+from amparo.audit.services import event
 from amparo.hotline import services
-from amparo.hotline.intake_throttle import (
-    BucketShape,
-    Verdict,
-    take_token,
-    take_tokens,
-)
+from amparo.hotline.intake_throttle import BucketShape, Verdict, take_tokens
 from amparo.hotline.models import IntakeChannel
 from amparo.rows import insert
 
@@ -101,20 +96,11 @@ class _Submission:
     error: BaseException | None = None
 
 
-def _admit(submission: _Submission) -> tuple[Verdict, services.IntakeOutcome | None]:
-    """Token, then case, intake, status and audit event, in the caller's transaction."""
-    verdict = take_token(submission.bucket, submission.shape)
-    if not verdict.allowed or submission.intake is None:
-        return verdict, None
-    (outcome,) = services.store_intakes([submission.intake])
-    record(None, "hotline.intake.public", target=f"case:{outcome.case.pk}")
-    return verdict, outcome
-
-
 def _admit_together(group: list[_Submission]) -> bool:
     """The whole group in the caller's transaction, each kind of row with one statement:
     tokens, then the cases, intakes, statuses and audit events of the submissions that got
-    one. False, having written nothing, if the group is not of one bucket."""
+    one. False, having written nothing, if the group is not of one bucket. (A group of one
+    is how the one-by-one retry writes each submission.)"""
     first = group[0]
     if any((s.bucket, s.shape) != (first.bucket, first.shape) for s in group):
         return False
@@ -221,7 +207,7 @@ class _GroupCommitter:
             for submission in group:
                 try:
                     with transaction.atomic():
-                        submission.verdict, submission.outcome = _admit(submission)
+                        _admit_together([submission])
                 except Exception as error:
                     submission.error = error
             if transaction.get_rollback():

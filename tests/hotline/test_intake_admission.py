@@ -204,24 +204,22 @@ def test_a_group_whose_savepoint_cannot_be_rolled_back_acknowledges_none(monkeyp
     written before, may be acknowledged."""
     group = submissions(3, BucketShape(capacity=10, refill_per_second=0.01), a_number="")
 
-    def not_together(group: object) -> bool:
-        raise ValueError("send the group down the one-by-one path")
+    admit = intake_writer._admit_together
+    singles: list[int] = []
 
-    admit = intake_writer._admit
-    calls: list[int] = []
-
-    def second_fails(submission: intake_writer._Submission) -> object:
-        calls.append(1)
-        if len(calls) == 2:
+    def second_fails(members: list[intake_writer._Submission]) -> bool:
+        if len(members) > 1:
+            raise ValueError("send the group down the one-by-one path")
+        singles.append(1)
+        if len(singles) == 2:
             monkeypatch.setattr(connection, "savepoint_rollback", gone)
             raise OperationalError("server closed the connection unexpectedly")
-        return admit(submission)
+        return admit(members)
 
     def gone(sid: str) -> None:
         raise OperationalError("no connection to the server")
 
-    monkeypatch.setattr(intake_writer, "_admit_together", not_together)
-    monkeypatch.setattr(intake_writer, "_admit", second_fails)
+    monkeypatch.setattr(intake_writer, "_admit_together", second_fails)
     with pytest.raises(OperationalError, match="rolled back"):
         intake_writer._GroupCommitter._write(group)
     monkeypatch.undo()
