@@ -191,6 +191,15 @@ def totp_matches(account: FamilyAccount, code: str) -> bool:
     return False
 
 
+def _app_secret_unreadable(account: FamilyAccount) -> bool:
+    """An app secret is stored but does not open (sealed under a field key since lost)."""
+    try:
+        _secret = account.totp_secret
+    except UnsealError:
+        return True
+    return False
+
+
 def complete_sign_in_with_code(request: HttpRequest, code: str) -> FamilyAccount:
     account = pending_account(request)
     if account is None:
@@ -206,6 +215,13 @@ def complete_sign_in_with_code(request: HttpRequest, code: str) -> FamilyAccount
     else:
         record(None, "family.code_failed", target=target_of(account), allowed=False)
         record_failure(ThrottleKind.TOTP, throttle_name, address)
+        if _app_secret_unreadable(account):
+            raise FamilyAccountError(
+                _(
+                    "Codes from your authenticator app cannot be checked at the moment. Sign "
+                    "in with one of the recovery codes you kept on paper."
+                )
+            )
         raise FamilyAccountError(_("That code is not right. Check the time on your phone."))
     clear_failures(ThrottleKind.TOTP, throttle_name, address)
     _start_session(request, account)

@@ -131,6 +131,10 @@ def test_when_the_app_secret_no_longer_opens_a_recovery_code_still_signs_in(capl
     )
     assert sign_in(Client(), "123456") == "refused"
     assert "does not open" in caplog.text
+    told = Client()
+    sign_in(told)
+    refusal = told.post(reverse("preparedness:sign_in_code"), {"code": "123456"})
+    assert "cannot be checked at the moment" in refusal.content.decode()
     rescued = Client()
     assert sign_in(rescued, codes[3]) == reverse("preparedness:home")
     moved = rescued.post(
