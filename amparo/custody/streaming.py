@@ -10,6 +10,7 @@ reaches the end and raises IntegrityError if the bytes differ.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -65,9 +66,7 @@ def bundle_download(
     try:
         path = write(scratch / f"{name}.zip")
     except refusals as error:
-        for leftover in scratch.iterdir():
-            leftover.unlink()
-        scratch.rmdir()
+        shutil.rmtree(scratch, ignore_errors=True)  # whatever the writer left, files or folders
         messages.error(request, str(error))
         return redirect(back)
     audit(request, action, target=target)
