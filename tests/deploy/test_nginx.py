@@ -13,7 +13,8 @@ nginx itself rather than by reading the file:
 - the client's own X-Forwarded-For and X-Real-IP never reach Amparo, which reads the address
   nginx saw from X-Real-IP;
 - no address of anyone is written to nginx's logs by the public intake or by the port-80
-  redirects: no access log, and no error-log line per refused request.
+  redirects: no access log, and no error-log line per refused request, nor per help form
+  sent while Amparo cannot be reached; the family is then told so in three languages.
 
 The file is rendered for a temporary directory by exact string replacements, each of which
 must happen once for every place it is expected: if the configuration changes, this test
@@ -63,6 +64,14 @@ MAIN_HOST = "amparo.example.org"
 MEDIA_HOST = "media.amparo.example.org"
 DOWNLOAD = "/field/attachments/1/download/"
 CSP = "default-src 'none'; sandbox"
+UNAVAILABLE_LINES = (
+    "The help form cannot be reached right now. Please try again in a few minutes, or call "
+    "the hotline.",
+    "El formulario de ayuda no está disponible en este momento. Intente de nuevo en unos "
+    "minutos o llame a la línea de ayuda.",
+    "نموذج طلب المساعدة غير متاح حاليًا. يُرجى المحاولة مرة أخرى بعد بضع دقائق أو الاتصال "
+    "بالخط الساخن.",
+)
 BUSY_LINES = (
     "Too many requests at once. Please try again in a few seconds, or call the hotline.",
     "Demasiadas solicitudes a la vez. Intente de nuevo en unos segundos o llame a la línea "
@@ -102,6 +111,8 @@ class RecordingRelay:
         self._lock = threading.Lock()
         self._sent = bytearray()
         self._sockets: list[socket.socket] = []
+        # Set: Amparo is "down": whatever nginx sends is dropped and the connection closed.
+        self.refusing = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -119,6 +130,10 @@ class RecordingRelay:
     def _pump(self, source: socket.socket, sink: socket.socket, record: bool) -> None:
         try:
             while data := source.recv(65536):
+                if record and self.refusing.is_set():
+                    source.close()
+                    sink.close()
+                    return
                 if record:  # kept before it is passed on: recorded before anyone is answered
                     with self._lock:
                         self._sent += data
@@ -236,6 +251,11 @@ def render(directory: Path, https_port: int, http_port: int, upstream_port: int)
         ("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream_port};", 1),
         ("alias /srv/amparo/static/;", f"alias {directory / 'static'}/;", 1),
         ("root /var/www/letsencrypt;", f"root {directory / 'letsencrypt'};", 1),
+        (
+            "error_log /var/log/nginx/error.log crit;",
+            f"error_log {directory / 'error.log'} crit;",
+            1,
+        ),
     ):
         text = replaced(text, old, new, count)
     return text
@@ -537,4 +557,52 @@ def test_nothing_is_logged_about_who_asked(stack: Stack, flood: Flood):
     logged = stack.access_log.read_text() if stack.access_log.exists() else ""
     assert logged == ""
     errors = stack.error_log.read_text() if stack.error_log.exists() else ""
+    assert "/hotline/help/" not in errors
+
+
+@dataclass
+class Outage:
+    help_answer: Answer
+    staff_answer: Answer
+    staff_marker: str
+
+
+@pytest.fixture(scope="module")
+def outage(stack: Stack) -> Outage:
+    """Amparo unreachable behind nginx for a moment: the help form posted and a staff page
+    asked for, each answered by nginx."""
+    marker = f"outage={uuid.uuid4().hex}"
+    stack.relay.refusing.set()
+    try:
+        help_answer = fetch(
+            stack,
+            MAIN_HOST,
+            "/hotline/help/",
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=b"legal_name=x",
+        )
+        staff_answer = fetch(stack, MAIN_HOST, f"/accounts/sign-in/?{marker}")
+    finally:
+        stack.relay.refusing.clear()
+    return Outage(help_answer, staff_answer, marker)
+
+
+def test_when_amparo_cannot_be_reached_the_family_reads_why(outage: Outage):
+    answer = outage.help_answer
+    assert answer.status == 503
+    assert answer.header("Retry-After") == ["60"]
+    assert answer.header("Content-Type") == ["text/plain; charset=utf-8"]
+    text = answer.body.decode("utf-8")
+    for line in UNAVAILABLE_LINES:
+        assert line in text
+    # Only the help form answers so: a staff page gets nginx's own error.
+    assert outage.staff_answer.status == 502
+
+
+def test_an_outage_logs_no_address_for_the_help_form(stack: Stack, outage: Outage):
+    errors = stack.error_log.read_text() if stack.error_log.exists() else ""
+    # The outage is in the error log, from the staff page ...
+    assert outage.staff_marker in errors
+    # ... but nothing about whoever was sending the help form at the time.
     assert "/hotline/help/" not in errors
