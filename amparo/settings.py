@@ -128,10 +128,31 @@ TEMPLATES = [
 ]
 
 
+# libpq settings for a PostgreSQL server reached over TCP (a Unix socket ignores them). A
+# connection to another machine can die without a word, a firewall dropping an idle flow or a
+# host gone: keepalives notice it within about a minute, and tcp_user_timeout bounds how long
+# a write waits to be acknowledged, so that a process's public-form writer, which keeps its
+# connection between requests, gives up on a dead one and opens another instead of waiting
+# until a restart. Values given in DATABASE_URL win.
+POSTGRES_CONNECTION_DEFAULTS: dict[str, int] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+
+
 def _databases() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL")
     if url:
-        config = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+        config: dict[str, Any] = dict(
+            dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        )
+        if "postgresql" in str(config.get("ENGINE", "")):
+            given: dict[str, Any] = dict(config.get("OPTIONS") or {})
+            config["OPTIONS"] = {**POSTGRES_CONNECTION_DEFAULTS, **given}
         return {"default": config}
     return {
         "default": {
