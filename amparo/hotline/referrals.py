@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amparo.accounts.models import User
 from amparo.directory.services import CaseNeeds, Suggestion, rank_attorneys
@@ -65,11 +66,11 @@ def offer_case(
     """Offer the case to one attorney; refuses while another offer is waiting."""
     now = now or timezone.now()
     if case.merged_into_id is not None:
-        raise OfferError("this case was merged into another; offer that one instead")
+        raise OfferError(_("This case was merged into another; offer that one instead."))
     if case.assigned_attorney_id is not None:
-        raise OfferError("this case already has an attorney")
+        raise OfferError(_("This case already has an attorney."))
     if not case.intakes.filter(consent_share_with_attorneys=True).exists():
-        raise OfferError("the caller has not agreed to share this case with partner attorneys")
+        raise OfferError(_("The caller has not agreed to share this case with partner attorneys."))
     try:
         with transaction.atomic():
             offer = Offer.objects.create(
@@ -81,7 +82,7 @@ def offer_case(
                 expires_at=now + timedelta(seconds=offer_answer_seconds()),
             )
     except IntegrityError as error:
-        raise OfferError("another offer on this case is still waiting for an answer") from error
+        raise OfferError(_("Another offer on this case is still waiting for an answer.")) from error
     mark_referred(case, by)
     return offer
 
@@ -106,9 +107,9 @@ def offer_for_attorney(offer_id: int, attorney: User) -> Offer:
 
 def _require_pending(offer: Offer, now: datetime) -> None:
     if offer.state != OfferState.PENDING:
-        raise OfferError("this offer has already been answered or has passed on")
+        raise OfferError(_("This offer has already been answered or has passed on."))
     if now >= offer.expires_at:
-        raise OfferError("the time to answer this offer has run out")
+        raise OfferError(_("The time to answer this offer has run out."))
 
 
 def confirm_no_conflict(offer: Offer, now: datetime | None = None) -> Offer:
@@ -120,11 +121,15 @@ def confirm_no_conflict(offer: Offer, now: datetime | None = None) -> Offer:
     return offer
 
 
-def may_see_details(offer: Offer) -> bool:
-    return offer.no_conflict_confirmed_at is not None and offer.state in {
-        OfferState.PENDING,
-        OfferState.ACCEPTED,
-    }
+def may_see_details(offer: Offer, now: datetime | None = None) -> bool:
+    """An attorney sees the details once they confirmed no conflict, while the offer waits
+    for their answer (not after its time ran out, even before `expireoffers` has passed it on)
+    and after they accepted it."""
+    if offer.no_conflict_confirmed_at is None:
+        return False
+    if offer.state == OfferState.ACCEPTED:
+        return True
+    return offer.state == OfferState.PENDING and (now or timezone.now()) < offer.expires_at
 
 
 def note_details_viewed(offer: Offer, now: datetime | None = None) -> None:
@@ -139,7 +144,7 @@ def accept_offer(offer: Offer, now: datetime | None = None) -> Offer:
     offer = Offer.objects.select_for_update().get(pk=offer.pk)
     _require_pending(offer, now)
     if offer.no_conflict_confirmed_at is None:
-        raise OfferError("confirm that you have no conflict before accepting")
+        raise OfferError(_("Confirm that you have no conflict before accepting."))
     offer.state = OfferState.ACCEPTED
     offer.answered_at = now
     offer.save(update_fields=["state", "answered_at"])

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from amparo.accounts.models import User
 from amparo.hotline.a_numbers import normalise_a_number
@@ -364,9 +365,9 @@ def merge_cases(keep: Case, absorb: Case, by: User) -> Case:
     """Fold `absorb` into `keep`: every intake, step, search, hearing, note and document moves
     over with its own time and author; `absorb` stays as a pointer to `keep`."""
     if keep.pk == absorb.pk:
-        raise ValueError("a case cannot be merged into itself")
+        raise ValueError(_("A case cannot be merged into itself."))
     if keep.merged_into_id or absorb.merged_into_id:
-        raise ValueError("one of these cases has already been merged")
+        raise ValueError(_("One of these cases has already been merged."))
     now = timezone.now()
     Offer.objects.filter(case=absorb, state=OfferState.PENDING).update(
         state=OfferState.WITHDRAWN, answered_at=now

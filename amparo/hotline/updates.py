@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from amparo.accounts.models import User
 from amparo.hotline.default_templates import DEFAULT_TEMPLATES
@@ -72,7 +73,9 @@ def edit_template(template: UpdateTemplate, subject: str, body: str) -> None:
     """Changing the words clears the review: the new text must be read again."""
     unknown = placeholders_in(subject + body) - set(PLACEHOLDER_FACTS) - ALWAYS_ALLOWED
     if unknown:
-        raise UpdateRefused("unknown placeholders: " + ", ".join(sorted(unknown)))
+        raise UpdateRefused(
+            _("Unknown placeholders: %(names)s") % {"names": ", ".join(sorted(unknown))}
+        )
     facts = {
         str(PLACEHOLDER_FACTS[p]) for p in placeholders_in(subject + body) if p in PLACEHOLDER_FACTS
     }
@@ -85,7 +88,7 @@ def edit_template(template: UpdateTemplate, subject: str, body: str) -> None:
 
 
 def placeholders_in(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    return {name for _text, name, _spec, _conversion in string.Formatter().parse(text) if name}
 
 
 def consented_facts(intake: Intake) -> set[str]:
@@ -141,7 +144,10 @@ def render_update(template: UpdateTemplate, case: Case, intake: Intake) -> tuple
     }
     missing = needed - allowed
     if missing:
-        raise UpdateRefused("the caller has not agreed to be told: " + ", ".join(sorted(missing)))
+        raise UpdateRefused(
+            _("The caller has not agreed to be told: %(facts)s")
+            % {"facts": ", ".join(str(label) for label in describe_facts(missing))}
+        )
     with translation.override(intake.caller_language):
         values = _facts(case, allowed)
     values["caller"] = intake.caller_name
@@ -149,8 +155,16 @@ def render_update(template: UpdateTemplate, case: Case, intake: Intake) -> tuple
         return template.subject.format_map(values), template.body.format_map(values)
     except KeyError as error:
         raise UpdateRefused(
-            f"the template needs {error.args[0]}, which is not known yet"
+            _("The template needs {%(name)s}, which is not known yet.") % {"name": error.args[0]}
         ) from error
+
+
+def language_name(code: str) -> str:
+    """The language's name in the reader's language; the code itself if Django does not know it."""
+    try:
+        return str(translation.get_language_info(code)["name_translated"])
+    except KeyError:
+        return code
 
 
 def templates_for(intake: Intake) -> QuerySet[UpdateTemplate]:
@@ -168,7 +182,9 @@ def deliver(channel: str, address: str, subject: str, body: str) -> None:
 
         send_sms(address, body)
     else:
-        raise UpdateRefused(f"no way to send updates by {channel!r}")
+        raise UpdateRefused(
+            _("There is no way to send updates by %(channel)s.") % {"channel": channel}
+        )
 
 
 def channel_and_address(intake: Intake) -> tuple[str, str]:
@@ -176,9 +192,9 @@ def channel_and_address(intake: Intake) -> tuple[str, str]:
         return "email", intake.caller_email
     if intake.update_channel == "sms" and intake.caller_phone:
         if not intake.safe_to_leave_message:
-            raise UpdateRefused("the caller said it is not safe to leave them a message")
+            raise UpdateRefused(_("The caller said it is not safe to leave them a message."))
         return "sms", intake.caller_phone
-    raise UpdateRefused("the caller did not ask for updates by email or text message")
+    raise UpdateRefused(_("The caller did not ask for updates by email or text message."))
 
 
 def send_family_update(
@@ -186,14 +202,17 @@ def send_family_update(
 ) -> FamilyUpdate:
     """Render a reviewed template in the caller's language and send it; record the attempt."""
     if intake.case_id != case.pk:
-        raise UpdateRefused("this caller belongs to another case")
+        raise UpdateRefused(_("This caller belongs to another case."))
     template = UpdateTemplate.objects.filter(
         key=template_key, language=intake.caller_language
     ).first()
     if template is None:
-        raise UpdateRefused(f"there is no '{template_key}' template in {intake.caller_language}")
+        raise UpdateRefused(
+            _("There is no “%(template)s” template in %(language)s.")
+            % {"template": template_key, "language": language_name(intake.caller_language)}
+        )
     if template.reviewed_at is None:
-        raise UpdateRefused("this template has not been reviewed by the network yet")
+        raise UpdateRefused(_("This template has not been reviewed by the network yet."))
     channel, address = channel_and_address(intake)
     subject, body = render_update(template, case, intake)
     update = FamilyUpdate(

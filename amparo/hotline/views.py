@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import DatabaseError
+from django.db.models import QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -53,6 +54,7 @@ from amparo.hotline.models import (
     Case,
     CaseStatus,
     DuplicateFlag,
+    Intake,
     IntakeChannel,
     Offer,
     UpdateTemplate,
@@ -177,18 +179,34 @@ def case_list(request: HttpRequest) -> HttpResponse:
     found: list[Case] | None = None
     if request.method == "POST" and search.is_valid():
         found = list(services.find_cases_by_a_number(search.cleaned_data["a_number"]))
-        record(request, "hotline.search.a_number", detail=f"{len(found)} found")
-    cases = (
+        record(
+            request,
+            "hotline.search.a_number",
+            detail=f"{len(found)} found: " + _case_ids(found),
+        )
+    cases = list(
         Case.objects.filter(merged_into=None)
         .select_related("assigned_attorney")
         .order_by("-created_at")[:200]
     )
+    # The list shows each case's name, status, facility and attorney: a read of each.
+    record(request, "hotline.case.list", detail=_case_ids(cases))
     flagged = set(DuplicateFlag.objects.filter(resolved_at=None).values_list("case_id", flat=True))
     return render(
         request,
         "hotline/case_list.html",
         {"cases": cases, "flagged": flagged, "search": search, "found": found},
     )
+
+
+def _case_ids(cases: list[Case]) -> str:
+    return "cases " + ",".join(str(case.pk) for case in cases) if cases else "no cases"
+
+
+def _shared_with_attorneys(case: Case) -> QuerySet[Intake]:
+    """The reports an attorney may read: those whose caller agreed to share with partner
+    attorneys. A merge can join a report whose caller did not to one whose caller did."""
+    return case.intakes.filter(consent_share_with_attorneys=True)
 
 
 @roles(*STAFF_ROLES, Role.ATTORNEY)
@@ -222,7 +240,14 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "date_of_birth": born if sees_immigration_details else None,
         "has_date_of_birth": born is not None,
         "sees_immigration_details": sees_immigration_details,
-        "intakes": case.intakes.select_related("taken_by"),
+        "intakes": (
+            _shared_with_attorneys(case) if sees_immigration_details else case.intakes.all()
+        ).select_related("taken_by"),
+        "withheld_reports": (
+            case.intakes.filter(consent_share_with_attorneys=False).count()
+            if sees_immigration_details
+            else 0
+        ),
         "timeline": services.timeline(case),
         "searches": case.custody_searches.select_related("searched_by"),
         "hearings": case.hearings.order_by("scheduled_for", "id"),
@@ -234,7 +259,9 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "document_limit": documents.document_max_bytes(),
         "document_types": documents.ACCEPTED_TYPES,
         "flags": services.open_duplicate_flags(case),
-        "updates_sent": case.family_updates.select_related("template", "intake"),
+        "updates_sent": case.family_updates.select_related("template", "intake").filter(
+            **({"intake__consent_share_with_attorneys": True} if sees_immigration_details else {})
+        ),
         "status_form": StatusForm(initial={"status": case.status}),
         "search_form": CustodySearchForm(),
         "hearing_form": HearingForm(),
@@ -403,10 +430,14 @@ def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
             "details": True,
             "a_number": format_a_number(case.a_number()),
             "date_of_birth": born,
-            "intakes": case.intakes.all(),
+            "intakes": _shared_with_attorneys(case),
+            "withheld_reports": case.intakes.filter(consent_share_with_attorneys=False).count(),
             "searches": case.custody_searches.all(),
             "documents": documents.documents_of(case),
         }
+    else:
+        # Before the conflict check the page shows the person's names, facility and language.
+        record(request, "hotline.offer.read", target=f"offer:{offer.pk}")
     return render(request, "hotline/offer_detail.html", context)
 
 

@@ -52,7 +52,7 @@ def test_update_in_spanish_reaches_a_real_smtp_server(smtp_server, reviewer):  #
 
 def test_consent_decides_what_can_be_said(smtp_server, reviewer):  # noqa: F811
     case, intake_row = located(consent_updates_location=False)
-    with pytest.raises(updates.UpdateRefused, match="location"):
+    with pytest.raises(updates.UpdateRefused, match="Where the person is held"):
         updates.send_family_update(case, intake_row, "located", reviewer)
     assert smtp_server.messages == []
 
@@ -93,7 +93,7 @@ def test_editing_a_template_clears_its_review(reviewer):
     template.refresh_from_db()
     assert template.reviewed_at is None
     assert template.reveals == "location"
-    with pytest.raises(updates.UpdateRefused, match="unknown placeholders: a_number"):
+    with pytest.raises(updates.UpdateRefused, match="Unknown placeholders: a_number"):
         updates.edit_template(template, "x", "{a_number}")
 
 
