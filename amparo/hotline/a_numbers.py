@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-# Spaces, hyphens, dots, slashes and underscores are how people group the digits.
-SEPARATORS = re.compile(r"[\s\-./_]+")
+# Spaces, hyphens (and dashes), dots, slashes and underscores are how people group the
+# digits; Arabic keyboards add their own thousands and decimal separators.
+SEPARATORS = re.compile(r"[\s\-./_\u2010-\u2015\u2212\u066b\u066c]+")
+
+
+def _ascii_digits(text: str) -> str:
+    """Decimal digits of any script (Arabic-Indic, Persian, full-width...) as 0-9."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
 
 
 def normalise_a_number(written: str) -> str:
@@ -17,8 +24,8 @@ def normalise_a_number(written: str) -> str:
     An optional leading "A" is dropped, separators are ignored, and eight digits get a
     leading zero (older A-numbers have eight).
     """
-    compact = SEPARATORS.sub("", written.strip())
-    if compact[:1] in {"A", "a"}:
+    compact = _ascii_digits(SEPARATORS.sub("", written.strip()))
+    if compact[:1] in {"A", "a", "Ａ", "ａ"}:
         compact = compact[1:]
     if compact == "":
         raise ValidationError(_("Enter the A-number: 8 or 9 digits."), code="empty")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from amparo.hotline.a_numbers import normalise_a_number
@@ -280,9 +282,24 @@ class IntakeForm(forms.Form):
             except ValidationError as error:
                 self.add_error(name, error)
 
+    # The public form: whoever sends it must leave a way to reach them. A volunteer taking a
+    # call (the call script) may have none to note, for instance when the detained person
+    # calls from detention, and sets this to False.
+    asks_for_a_way_back = True
+
     def clean_a_number(self) -> str:
         written: str = self.cleaned_data.get("a_number", "")
         return normalise_a_number(written) if written.strip() else ""
+
+    def clean_date_of_birth(self) -> date | None:
+        born: date | None = self.cleaned_data.get("date_of_birth")
+        if born is not None and born > timezone.localdate():
+            raise ValidationError(
+                _("This date of birth is in the future; check the year."), code="future"
+            )
+        if born is not None and born.year < 1900:
+            raise ValidationError(_("Check the year of this date of birth."), code="too_early")
+        return born
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -291,6 +308,15 @@ class IntakeForm(forms.Form):
             self.add_error("caller_email", _("Give an email address to get news by email."))
         if channel == "sms" and not cleaned.get("caller_phone"):
             self.add_error("caller_phone", _("Give a phone number to get news by text."))
+        if (
+            channel == ""
+            and self.asks_for_a_way_back
+            and "caller_phone" in cleaned
+            and not cleaned["caller_phone"]
+        ):
+            self.add_error(
+                "caller_phone", _("Give a phone number so that a volunteer can call you back.")
+            )
         return cleaned
 
     def sections(self) -> list[tuple[Section, list[forms.BoundField]]]:

@@ -17,6 +17,7 @@ urlpatterns = [
     path("cases/<int:case_id>/offer/", views.case_offer, name="case_offer"),
     path("cases/<int:case_id>/update/", views.case_update, name="case_update"),
     path("cases/<int:case_id>/duplicates/", views.case_merge, name="case_merge"),
+    path("cases/<int:case_id>/reveal/", views.case_reveal, name="case_reveal"),
     path("cases/<int:case_id>/documents/", views.case_document_add, name="case_document_add"),
     path(
         "cases/<int:case_id>/documents/bundle/",

@@ -6,6 +6,7 @@ A-numbers and dates of birth travel only in POST bodies and are never put in a U
 from __future__ import annotations
 
 import logging
+import time
 from functools import cache
 from typing import Any
 
@@ -157,6 +158,7 @@ def help_thanks(request: HttpRequest) -> HttpResponse:
 def call_script(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = IntakeForm(request.POST)
+        form.asks_for_a_way_back = False  # the caller is on the line; some have no number
         if form.is_valid():
             outcome = services.record_intake(
                 services.IntakeAnswers.from_cleaned(form.cleaned_data),
@@ -225,21 +227,25 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     if case.merged_into_id is not None:
         return redirect("hotline:case", case_id=case.merged_into_id)
     sees_immigration_details = user.role == Role.ATTORNEY
+    # Hotline staff see the A-number and birth date only when they asked to, for a search.
+    shows_immigration_details = sees_immigration_details or _revealed(request, case)
     record(
         request,
         "hotline.case.read",
         target=f"case:{case.pk}",
-        detail="with immigration details" if sees_immigration_details else "",
+        detail="with immigration details" if shows_immigration_details else "",
     )
     digits = case.a_number()
     born = case.date_of_birth()
     context: dict[str, Any] = {
         "case": case,
-        "a_number": format_a_number(digits) if sees_immigration_details else "",
+        "a_number": format_a_number(digits) if shows_immigration_details else "",
         "a_number_masked": masked_a_number(digits),
-        "date_of_birth": born if sees_immigration_details else None,
+        "date_of_birth": born if shows_immigration_details else None,
         "has_date_of_birth": born is not None,
         "sees_immigration_details": sees_immigration_details,
+        "shows_immigration_details": shows_immigration_details,
+        "reveal_minutes": REVEAL_SECONDS // 60,
         "intakes": (
             _shared_with_attorneys(case) if sees_immigration_details else case.intakes.all()
         ).select_related("taken_by"),
@@ -279,6 +285,35 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 
 def _back(case: Case) -> HttpResponse:
     return redirect("hotline:case", case_id=case.pk)
+
+
+# How long the A-number and birth date stay shown to a volunteer who asked, for a search.
+REVEAL_SECONDS = 15 * 60
+_REVEALED = "hotline_revealed_cases"
+
+
+def _revealed(request: HttpRequest, case: Case) -> bool:
+    until = request.session.get(_REVEALED, {}).get(str(case.pk))
+    return isinstance(until, (int, float)) and time.time() < until
+
+
+@roles(*STAFF_ROLES)
+@require_POST
+def case_reveal(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Show this volunteer the A-number and date of birth for a while: the online detainee
+    locator asks for them. The request is audited; the session keeps only the case number
+    and until when, never the values."""
+    case = _case_for(request, case_id)
+    now = time.time()
+    shown = {
+        key: until
+        for key, until in request.session.get(_REVEALED, {}).items()
+        if isinstance(until, (int, float)) and until > now
+    }
+    shown[str(case.pk)] = now + REVEAL_SECONDS
+    request.session[_REVEALED] = shown
+    record(request, "hotline.case.reveal", target=f"case:{case.pk}", detail="for a custody search")
+    return _back(case)
 
 
 @roles(*STAFF_ROLES, Role.ATTORNEY)

@@ -16,6 +16,12 @@ from amparo.hotline.a_numbers import format_a_number, masked_a_number, normalise
         ("12345678", "012345678"),
         ("A12-345-678", "012345678"),
         ("a_1234_5678", "012345678"),
+        # Digits as Arabic, Persian and full-width keyboards type them, and typographic dashes.
+        ("١٢٣٤٥٦٧٨٩", "123456789"),
+        ("A۰۱۲-۳۴۵-۶۷۸", "012345678"),
+        ("１２３４５６７８９", "123456789"),
+        ("A012–345—678", "012345678"),
+        ("١٢٣٬٤٥٦٬٧٨٩", "123456789"),
     ],
 )
 def test_written_forms_normalise_to_nine_digits(written, digits):
@@ -30,7 +36,8 @@ def test_written_forms_normalise_to_nine_digits(written, digits):
         ("1234567", "length", "this one has 7"),
         ("1234567890", "length", "this one has 10"),
         ("A12345678X", "not_digits", "only digits"),
-        ("１２３４５６７８９", "not_digits", "only digits"),
+        ("A12345678½", "not_digits", "only digits"),
+        ("²³⁴⁵⁶⁷⁸⁹¹", "not_digits", "only digits"),
         ("000-000-000", "zeros", "all zeros"),
     ],
 )

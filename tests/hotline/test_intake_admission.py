@@ -37,6 +37,7 @@ pytestmark = pytest.mark.django_db
 
 FORM = {
     "caller_name": "Rosa",
+    "caller_phone": "+1 555 0100",
     "caller_language": "es",
     "legal_name": "José Luis Hernández",
     "date_of_birth": "1987-04-23",

@@ -53,7 +53,12 @@ def test_rendering_and_validating_change_no_field():
             invalid = client.post(reverse("hotline:help"), {"a_number": "12", "caller_name": ""})
             assert invalid.status_code == 200
             bound = IntakeForm(
-                {"caller_name": "Rosa", "legal_name": "Ana", "caller_language": "es"}
+                {
+                    "caller_name": "Rosa",
+                    "caller_phone": "555 0100",
+                    "legal_name": "Ana",
+                    "caller_language": "es",
+                }
             )
             assert bound.is_valid(), bound.errors
             str(bound)
