@@ -117,6 +117,17 @@ class AcceptInvitationForm(forms.Form):
         return cleaned
 
 
+class OwnEmailForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"),
+        required=False,
+        help_text=_(
+            "Deadline reminders and notices for your work are sent here. Leave it empty to get "
+            "none."
+        ),
+    )
+
+
 class InviteForm(AccessWindowMixin):
     display_name = forms.CharField(label=_("Name"), max_length=200, required=False)
     email = forms.EmailField(

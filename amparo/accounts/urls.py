@@ -14,6 +14,7 @@ urlpatterns = [
     path("invitation/", views.accept_invitation, name="accept_invitation"),
     path("account/", views.account, name="account"),
     path("account/password/", views.change_password, name="change_password"),
+    path("account/email/", views.change_own_email, name="change_own_email"),
     path("account/recovery-codes/", views.regenerate_recovery_codes, name="recovery_codes"),
     path("account/sessions/<int:pk>/end/", views.end_own_session, name="end_own_session"),
     path("people/", views.people, name="people"),

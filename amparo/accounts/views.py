@@ -20,6 +20,7 @@ from amparo.accounts import forms, services
 from amparo.accounts.middleware import ENDED_REASON_KEY
 from amparo.accounts.models import Invitation, PartnerOrganization, TOTPDevice, User
 from amparo.accounts.roles import Role
+from amparo.audit.services import record
 from amparo.web.policy import has_completed_mfa, mfa_pending, public, roles, signed_in
 
 NEXT_KEY = "amparo_next"
@@ -213,8 +214,36 @@ def account(request: HttpRequest) -> HttpResponse:
             "sessions": services.active_sessions(user),
             "current_key": request.session.session_key,
             "unused_codes": services.unused_recovery_code_count(user),
+            "email_form": forms.OwnEmailForm(initial={"email": user.email}),
         },
     )
+
+
+@signed_in
+@require_POST
+def change_own_email(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = forms.OwnEmailForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "accounts/account.html",
+            {
+                "sessions": services.active_sessions(user),
+                "current_key": request.session.session_key,
+                "unused_codes": services.unused_recovery_code_count(user),
+                "email_form": form,
+            },
+            status=400,
+        )
+    user.email = form.cleaned_data["email"]
+    user.save(update_fields=["email"])
+    record(request, "account.email_changed", target=f"user:{user.pk}")
+    messages.success(
+        request,
+        _("Your email address is saved.") if user.email else _("Your email address is removed."),
+    )
+    return redirect("accounts:account")
 
 
 @signed_in

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.conf import settings
@@ -12,7 +13,9 @@ from django.utils.translation import gettext as _
 
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
-from amparo.hotline.models import Deadline, DeadlineKind, DeadlineReminder
+from amparo.hotline.models import Case, Deadline, DeadlineKind, DeadlineReminder
+
+logger = logging.getLogger(__name__)
 
 # Days before the due date at which a reminder goes out; each is sent once per person.
 REMINDER_LEADS = (14, 7, 3, 1, 0)
@@ -22,14 +25,22 @@ REMINDER_LEADS = (14, 7, 3, 1, 0)
 class ReminderOutcome:
     sent: int
     failed: list[str]
+    # Deadlines a reminder was due for with nobody to send it to (no email address on file).
+    unreachable: list[Deadline] = field(default_factory=list)
 
 
-def recipients_for(deadline: Deadline) -> list[User]:
+def recipients_for_case(case: Case) -> list[User]:
+    """Who is reminded of the case's deadlines: the active coordinators and the assigned
+    attorney, each only if they have an email address."""
     people = list(User.objects.filter(role=Role.COORDINATOR, is_active=True).exclude(email=""))
-    attorney = deadline.case.assigned_attorney
+    attorney = case.assigned_attorney
     if attorney is not None and attorney.is_active and attorney.email:
         people.append(attorney)
     return people
+
+
+def recipients_for(deadline: Deadline) -> list[User]:
+    return recipients_for_case(deadline.case)
 
 
 def lead_for(days_left: int) -> int | None:
@@ -45,6 +56,7 @@ def send_deadline_reminders(today: date | None = None) -> ReminderOutcome:
     today = today or timezone.localdate()
     sent = 0
     failed: list[str] = []
+    unreachable: list[Deadline] = []
     deadlines = Deadline.objects.filter(done_at=None, case__merged_into=None).select_related(
         "case", "case__assigned_attorney"
     )
@@ -53,7 +65,19 @@ def send_deadline_reminders(today: date | None = None) -> ReminderOutcome:
         lead = lead_for(days_left)
         if lead is None:
             continue
-        for person in recipients_for(deadline):
+        people = recipients_for(deadline)
+        if not people:
+            # Said every run until someone has an address: a missed appeal cannot be undone.
+            unreachable.append(deadline)
+            logger.warning(
+                "deadline %s on case %s (due %s) has nobody to remind: no active coordinator "
+                "or assigned attorney has an email address",
+                deadline.pk,
+                deadline.case_id,
+                deadline.due_on.isoformat(),
+            )
+            continue
+        for person in people:
             try:
                 with transaction.atomic():
                     DeadlineReminder.objects.create(
@@ -80,4 +104,4 @@ def send_deadline_reminders(today: date | None = None) -> ReminderOutcome:
                 failed.append(f"deadline {deadline.pk} to user {person.pk}: {error}")
                 continue
             sent += 1
-    return ReminderOutcome(sent=sent, failed=failed)
+    return ReminderOutcome(sent=sent, failed=failed, unreachable=unreachable)
