@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
+from typing import Any
 
 from django.conf import settings
 
@@ -25,6 +27,25 @@ class SmsNotConfigured(RuntimeError):
 
 class SmsRefused(RuntimeError):
     """The gateway did not accept the message."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A gateway that answers with a redirect has not taken the message. Following it would
+    send the bearer token to wherever it points, as a GET without the message, and count
+    that host's 200 as delivered."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _where(url: str) -> str:
+    """The gateway's host for messages people read: never its path, query or credentials,
+    which may carry a key."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.hostname or "?" if parts.port is None else f"{parts.hostname}:{parts.port}"
 
 
 def gateway_url() -> str:
@@ -40,7 +61,7 @@ def send_sms(to: str, text: str, *, idempotency_key: str | None = None) -> None:
     if not url:
         raise SmsNotConfigured("AMPARO_SMS_GATEWAY_URL is not set; no text message was sent.")
     if not url.startswith(("https://", "http://")):
-        raise SmsNotConfigured(f"AMPARO_SMS_GATEWAY_URL must be an http(s) URL, not {url!r}.")
+        raise SmsNotConfigured("AMPARO_SMS_GATEWAY_URL must be an http(s) URL.")
     token = str(getattr(settings, "AMPARO_SMS_GATEWAY_TOKEN", "") or "")
     headers = {"Content-Type": "application/json"}
     if token:
@@ -51,12 +72,18 @@ def send_sms(to: str, text: str, *, idempotency_key: str | None = None) -> None:
         headers["Idempotency-Key"] = idempotency_key
     body = json.dumps(fields).encode()
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    where = _where(url)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             status = response.status
     except urllib.error.HTTPError as error:
-        raise SmsRefused(f"The SMS gateway at {url} answered {error.code}.") from error
+        error.close()  # the answer's connection
+        refused = "a redirect, not followed" if 300 <= error.code < 400 else "refused"
+        raise SmsRefused(
+            f"The SMS gateway at {where} answered {error.code} ({refused})."
+        ) from error
     except OSError as error:
-        raise SmsRefused(f"The SMS gateway at {url} could not be reached: {error}.") from error
+        reason = getattr(error, "reason", None) or error.strerror or type(error).__name__
+        raise SmsRefused(f"The SMS gateway at {where} could not be reached: {reason}.") from error
     if not 200 <= status < 300:
-        raise SmsRefused(f"The SMS gateway at {url} answered {status}.")
+        raise SmsRefused(f"The SMS gateway at {where} answered {status}.")

@@ -85,6 +85,7 @@ class SmsGateway:
     url: str
     received: list[GatewayRequest] = field(default_factory=list)
     answer_status: int = 202
+    redirect_to: str = ""  # set: answers 302 with this Location
 
 
 @pytest.fixture
@@ -96,7 +97,12 @@ def sms_gateway() -> Iterator[SmsGateway]:
             length = int(self.headers.get("Content-Length", "0"))
             payload = json.loads(self.rfile.read(length))
             gateway.received.append(GatewayRequest(self.path, dict(self.headers), payload))
-            self.send_response(gateway.answer_status)
+            if gateway.redirect_to:
+                self.send_response(302)
+                self.send_header("Location", gateway.redirect_to)
+            else:
+                self.send_response(gateway.answer_status)
+            self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
