@@ -10,6 +10,7 @@ import string
 from typing import Any
 
 from django.conf import settings
+from django.core.mail import BadHeaderError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
@@ -152,11 +153,15 @@ def render_update(template: UpdateTemplate, case: Case, intake: Intake) -> tuple
         values = _facts(case, allowed)
     values["caller"] = intake.caller_name
     try:
-        return template.subject.format_map(values), template.body.format_map(values)
+        subject = template.subject.format_map(values)
+        body = template.body.format_map(values)
     except KeyError as error:
         raise UpdateRefused(
             _("The template needs {%(name)s}, which is not known yet.") % {"name": error.args[0]}
         ) from error
+    # A subject is one line: a name sent with a line break in it (the public form is a
+    # text box, but anyone can post anything) must not break the email's header.
+    return " ".join(subject.split()), body
 
 
 def language_name(code: str) -> str:
@@ -226,7 +231,7 @@ def send_family_update(
     )
     try:
         deliver(channel, address, subject, body)
-    except (OSError, RuntimeError) as error:
+    except (OSError, RuntimeError, BadHeaderError) as error:
         update.failure = str(error)[:300]
     else:
         update.delivered = True

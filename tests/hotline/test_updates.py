@@ -114,3 +114,19 @@ def test_the_words_sent_are_kept_and_shown_even_after_the_template_changes(
     assert "What was sent" in page
     assert "Encontramos dónde está detenido/a José Luis Hernández Ramírez" in page
     assert "otra cosa" not in page
+
+
+def test_a_line_break_in_a_name_does_not_break_the_subject(smtp_server, reviewer):  # noqa: F811
+    """The public form's fields are text boxes, but anyone can post a line break; a name put
+    in the subject must not end the email's header (Django would refuse it: a 500)."""
+    case, intake_row = located()
+    case.legal_name = "José Luis\r\nBcc: someone@example.org"
+    case.save()
+    template = UpdateTemplate.objects.get(key="located", language="es")
+    template.subject = "Noticias de {person}"
+    template.save()
+    sent = updates.send_family_update(case, intake_row, "located", reviewer)
+    assert sent.delivered, sent.failure
+    [message] = smtp_server.messages
+    assert message["Subject"] == "Noticias de José Luis Bcc: someone@example.org"
+    assert message["Bcc"] is None
