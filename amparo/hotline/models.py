@@ -53,7 +53,6 @@ class Case(models.Model):
     country_of_birth = models.CharField(_("country of birth"), max_length=100, blank=True)
     a_number_sealed = models.TextField(blank=True)
     a_number_index = models.CharField(max_length=64, blank=True, db_index=True)
-    a_number_last_digits = models.CharField(max_length=3, blank=True)
     best_language = models.CharField(_("best language"), max_length=40, blank=True)
     # Where they are now, as the last custody search found.
     facility_name = models.CharField(_("facility"), max_length=200, blank=True)

@@ -274,7 +274,6 @@ def unsaved_case(answers: IntakeAnswers, now: datetime) -> Case:
         country_of_birth=answers.country_of_birth.strip(),
         a_number_sealed=seal("a_number", digits),
         a_number_index=blind_index("a_number", digits),
-        a_number_last_digits=digits[-3:],
         best_language=answers.best_language.strip(),
         county=answers.county.strip(),
     )
@@ -389,7 +388,6 @@ def merge_cases(keep: Case, absorb: Case, by: User) -> Case:
             setattr(keep, attribute, getattr(absorb, attribute))
     for attribute in (
         "a_number_index",
-        "a_number_last_digits",
         "date_of_birth_index",
         "country_of_birth",
         "best_language",

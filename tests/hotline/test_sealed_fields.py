@@ -95,4 +95,7 @@ def test_database_holds_no_plain_a_number_or_birth_date():
                 text = " ".join(str(value) for value in row)
                 for value in plain:
                     assert value not in text, f"{value} in plain text in table {table}"
+                # Not even a part of it kept on its own, such as the last digits.
+                for cell in row:
+                    assert str(cell) not in {A_NUMBER_DIGITS[-3:], A_NUMBER_DIGITS[-4:]}, table
     assert Case.objects.filter(a_number_sealed__contains=A_NUMBER_DIGITS).count() == 0
