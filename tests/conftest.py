@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +35,12 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
             )
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _site_language_after_each_test() -> Iterator[None]:
+    """A request through the test client leaves its language active in the thread (Django's
+    LocaleMiddleware does not switch it back), and so would a test that activates one: the
+    next test starts in the site's language whatever ran before."""
+    yield
+    translation.deactivate()

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from amparo.cli import TranslatedCommand
 from amparo.hotline.referrals import expire_offers
 
 
-class Command(BaseCommand):
-    help = "Pass every case offer that was not answered in time to the next-ranked attorney."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Pass every case offer that was not answered in time to the next-ranked attorney."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for expired, following in expire_offers():
-            where = f"offered to user {following.attorney_id}" if following else "nobody left"
-            self.stdout.write(f"offer {expired.pk} on case {expired.case_id} expired; {where}")
+        # The work reaches other people: it never runs in the operator's language.
+        with translation.override(settings.LANGUAGE_CODE):
+            passed = expire_offers()
+        for expired, following in passed:
+            facts = {"offer": expired.pk, "case": expired.case_id}
+            if following:
+                message = _(
+                    "offer %(offer)s on case %(case)s expired; offered to user %(user)s"
+                ) % {**facts, "user": following.attorney_id}
+            else:
+                message = _("offer %(offer)s on case %(case)s expired; nobody left") % facts
+            self.stdout.write(message)

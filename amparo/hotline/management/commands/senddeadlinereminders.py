@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from amparo.cli import TranslatedCommand
 from amparo.hotline.reminders import send_deadline_reminders
 
 
-class Command(BaseCommand):
-    help = "Email the assigned attorney and coordinators before each hotline deadline."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Email the assigned attorney and coordinators before each hotline deadline."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        outcome = send_deadline_reminders()
-        self.stdout.write(f"reminders sent: {outcome.sent}")
+        # The reminders are written in the active language, so they are composed in the
+        # site's language, never in the operator's.
+        with translation.override(settings.LANGUAGE_CODE):
+            outcome = send_deadline_reminders()
+        self.stdout.write(_("reminders sent: %(count)d") % {"count": outcome.sent})
         for failure in outcome.failed:
-            self.stderr.write(f"not sent, will retry on the next run: {failure}")
+            self.stderr.write(
+                _("not sent, will retry on the next run: %(failure)s") % {"failure": failure}
+            )

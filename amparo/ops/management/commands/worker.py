@@ -14,10 +14,15 @@ import logging
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.db import DatabaseError, close_old_connections, connections
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from amparo.cli import TranslatedCommand
 from amparo.ops.schedule import enqueue_due
 from amparo.ops.worker import Registration, new_worker_id, reclaim_abandoned
 
@@ -55,29 +60,34 @@ def _reclaim_and_log() -> None:
         logger.info("queued again a task of a dead worker: %s", task_id)
 
 
-class Command(BaseCommand):
-    help = "Run background tasks and enqueue periodic housekeeping (run one or more of these)."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Run background tasks and enqueue periodic housekeeping (run one or more of these)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--queue-name", default="default", help="queues to run, comma-separated, or *"
+            "--queue-name", default="default", help=_("queues to run, comma-separated, or *")
         )
         parser.add_argument(
-            "--interval", type=float, default=1.0, help="seconds to wait when the queue is empty"
+            "--interval",
+            type=float,
+            default=1.0,
+            help=_("seconds to wait when the queue is empty"),
         )
-        parser.add_argument("--batch", action="store_true", help="run what is queued, then exit")
-        parser.add_argument("--max-tasks", type=int, default=None, help="exit after this many")
-        parser.add_argument("--worker-id", default=None, help="unique name of this worker")
+        parser.add_argument("--batch", action="store_true", help=_("run what is queued, then exit"))
+        parser.add_argument("--max-tasks", type=int, default=None, help=_("exit after this many"))
+        parser.add_argument("--worker-id", default=None, help=_("unique name of this worker"))
         parser.add_argument(
             "--no-schedule",
             action="store_true",
-            help="do not enqueue periodic housekeeping from this worker",
+            help=_("do not enqueue periodic housekeeping from this worker"),
         )
         parser.add_argument(
             "--schedule-tick",
             type=float,
             default=60.0,
-            help="seconds between looks at the housekeeping schedule",
+            help=_("seconds between looks at the housekeeping schedule"),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -88,7 +98,10 @@ class Command(BaseCommand):
         except DatabaseError:
             logger.warning("could not look for tasks of dead workers", exc_info=True)
         try:
-            self._run(worker_id, options)
+            # The tasks send messages to other people and keep their output: they run in the
+            # site's language, never in the operator's.
+            with translation.override(settings.LANGUAGE_CODE):
+                self._run(worker_id, options)
         finally:
             registration.release()
 

@@ -2,17 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from amparo.cli import TranslatedCommand
 from amparo.training.starter_course import load_starter_course
 
 
-class Command(BaseCommand):
-    help = 'Load the draft starter course "Observing lawfully" (en, es) once.'
+class Command(TranslatedCommand):
+    help = gettext_lazy('Load the draft starter course "Observing lawfully" (en, es) once.')
 
     def handle(self, *args: Any, **options: Any) -> None:
         course, made = load_starter_course()
         if made:
-            self.stdout.write(f"Loaded the starter course as draft course {course.pk}.")
+            message = _("Loaded the starter course as draft course %(number)s.")
         else:
-            self.stdout.write(f"The starter course is already here (course {course.pk}).")
+            message = _("The starter course is already here (course %(number)s).")
+        self.stdout.write(message % {"number": course.pk})

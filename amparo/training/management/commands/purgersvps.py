@@ -2,17 +2,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from amparo.cli import TranslatedCommand
 from amparo.training.events import purge_rsvps, rsvp_retention_days
 
 
-class Command(BaseCommand):
-    help = "Delete the personal data of RSVPs to events that ended over the retention period ago."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Delete the personal data of RSVPs to events that ended over the retention period ago."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         purged = purge_rsvps()
         self.stdout.write(
-            f"Deleted the personal data of {purged} RSVP(s) "
-            f"to events that ended over {rsvp_retention_days()} days ago."
+            _(
+                "Deleted the personal data of %(count)d RSVP(s) "
+                "to events that ended over %(days)d days ago."
+            )
+            % {"count": purged, "days": rsvp_retention_days()}
         )

@@ -14,22 +14,36 @@ import os
 import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from amparo.cli import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_lazy(
         "Serve Amparo with gunicorn (AMPARO_BIND, AMPARO_WORKERS, AMPARO_THREADS to change "
         "where, how many processes and how many threads each)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--bind", default=os.environ.get("AMPARO_BIND", "127.0.0.1:8000"))
         parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("AMPARO_WORKERS", "2"))
+            "--bind",
+            default=os.environ.get("AMPARO_BIND", "127.0.0.1:8000"),
+            help=_("address and port to listen on (default: %(default)s)"),
         )
         parser.add_argument(
-            "--threads", type=int, default=int(os.environ.get("AMPARO_THREADS", "4"))
+            "--workers",
+            type=int,
+            default=int(os.environ.get("AMPARO_WORKERS", "2")),
+            help=_("number of worker processes (default: %(default)s)"),
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=int(os.environ.get("AMPARO_THREADS", "4")),
+            help=_("threads in each worker process (default: %(default)s)"),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -51,5 +65,7 @@ class Command(BaseCommand):
             "--access-logformat",
             '%(t)s "%(r)s" %(s)s %(b)s',  # no addresses, no user agents
         ]
-        self.stdout.write(f"Amparo is being served at http://{options['bind']}/")
+        self.stdout.write(
+            _("Amparo is being served at %(address)s") % {"address": f"http://{options['bind']}/"}
+        )
         os.execv(sys.executable, argv)  # noqa: S606  (this process becomes gunicorn)
