@@ -8,7 +8,7 @@ from datetime import date
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from amparo.accounts.models import User
@@ -83,20 +83,21 @@ def send_deadline_reminders(today: date | None = None) -> ReminderOutcome:
                     DeadlineReminder.objects.create(
                         deadline=deadline, recipient=person, days_before=lead
                     )
-                    kind = DeadlineKind(deadline.kind).label
                     link = f"{settings.SITE_URL}/hotline/cases/{deadline.case_id}/"
-                    send_email(
-                        person.email,
-                        _("Deadline on case %(case)s: %(due)s")
-                        % {"case": deadline.case_id, "due": deadline.due_on.isoformat()},
-                        _("%(kind)s by %(due)s (%(days)d days left).\n\n%(link)s")
-                        % {
+                    # In the language each person chose for themselves, else the site's.
+                    with translation.override(person.preferred_language or settings.LANGUAGE_CODE):
+                        kind = DeadlineKind(deadline.kind).label
+                        subject = _("Deadline on case %(case)s: %(due)s") % {
+                            "case": deadline.case_id,
+                            "due": deadline.due_on.isoformat(),
+                        }
+                        body = _("%(kind)s by %(due)s (%(days)d days left).\n\n%(link)s") % {
                             "kind": kind,
                             "due": deadline.due_on.isoformat(),
                             "days": days_left,
                             "link": link,
-                        },
-                    )
+                        }
+                    send_email(person.email, subject, body)
             except IntegrityError:
                 continue  # already reminded at this lead
             except OSError as error:

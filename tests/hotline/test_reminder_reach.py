@@ -7,12 +7,14 @@ import logging
 from datetime import date, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from amparo.accounts.roles import Role
 from amparo.audit.models import AuditEvent
 from amparo.hotline import reminders, services
-from amparo.hotline.models import HearingKind
+from amparo.hotline.models import Deadline, HearingKind
 from tests.hotline.factories import attorney, intake, person, signed_in
 from tests.hotline.smtp_server import smtp_server  # noqa: F401 - fixture
 
@@ -84,3 +86,26 @@ def test_a_person_gives_the_address_reminders_go_to(case_with_a_deadline, smtp_s
     outcome = reminders.send_deadline_reminders(today=today)
     assert outcome.unreachable == []
     assert [m["To"] for m in smtp_server.messages] == ["ana@law.example"]
+
+
+def test_each_person_is_reminded_in_their_own_language(case_with_a_deadline, smtp_server):  # noqa: F811
+    _case, lawyer = case_with_a_deadline
+    lawyer.preferred_language = "es"
+    lawyer.save()
+    person("coord", Role.COORDINATOR)  # no preference: the site's language
+    today = services.bond_appeal_due(DECIDED) - timedelta(days=6)
+    assert reminders.send_deadline_reminders(today=today).sent == 2
+    subjects = {m["To"]: m["Subject"] for m in smtp_server.messages}
+    assert subjects["ana@example.org"].startswith("Plazo en el caso")
+    assert subjects["coord@example.org"].startswith("Deadline on case")
+
+
+def test_the_command_says_which_deadline_nobody_will_hear_of(case_with_a_deadline, capsys):
+    case, lawyer = case_with_a_deadline
+    lawyer.email = ""
+    lawyer.save()
+    Deadline.objects.filter(case=case).update(due_on=timezone.localdate() + timedelta(days=2))
+    call_command("senddeadlinereminders")
+    captured = capsys.readouterr()
+    assert "reminders sent: 0" in captured.out
+    assert f"nobody to remind of the deadline on case {case.pk}" in captured.err

@@ -19,12 +19,20 @@ class Command(TranslatedCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # The reminders are written in the active language, so they are composed in the
-        # site's language, never in the operator's.
+        # Each reminder is written in its recipient's language (else the site's), never in
+        # the operator's.
         with translation.override(settings.LANGUAGE_CODE):
             outcome = send_deadline_reminders()
         self.stdout.write(_("reminders sent: %(count)d") % {"count": outcome.sent})
         for failure in outcome.failed:
             self.stderr.write(
                 _("not sent, will retry on the next run: %(failure)s") % {"failure": failure}
+            )
+        for deadline in outcome.unreachable:
+            self.stderr.write(
+                _(
+                    "nobody to remind of the deadline on case %(case)s (due %(due)s): no "
+                    "coordinator or assigned attorney has an email address"
+                )
+                % {"case": deadline.case_id, "due": deadline.due_on.isoformat()}
             )
