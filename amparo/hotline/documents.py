@@ -5,13 +5,18 @@ They take the family vault's path into the evidence core: recognised by their fi
 stream in, with an "ingested" custody entry. Every download is a custody event and an
 audit event, and the stream checks the hash as it ends.
 
-Who may read them is who may read the case: hotline staff any case, an attorney the cases
-assigned to them, and an attorney offered the case once they have confirmed no conflict.
+Such papers carry the A-number and date of birth, which are for the legal team: an attorney
+opens the documents of the cases assigned to them, or offered to them once they have confirmed
+no conflict. Hotline staff open a document they added themselves, and the others only after
+asking to see the case's immigration details (the same audited request that shows the
+A-number for a custody search). The name a file was uploaded under is kept without long
+runs of digits, in which an A-number or a birth date would be written.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -54,6 +59,17 @@ class CaseDocumentForm(forms.Form):
     )
 
 
+# Seven digits or more, in one run or grouped by spaces, dashes, dots, underscores or slashes,
+# with an "A" before them or not: how an A-number (8 or 9) or a date (8) is written in a name.
+_LONG_NUMBER = re.compile(r"(?:[Aa][\s\-._]?)?(?<!\d)\d(?:[\s\-._/]?\d){6,}(?!\d)")
+
+
+def neutral_filename(name: str) -> str:
+    """The uploaded file's name without the numbers an A-number or a birth date is written
+    in, so that the case keeps neither in plain text."""
+    return _LONG_NUMBER.sub("…", name)[:200]
+
+
 def document_max_bytes() -> int:
     return int(getattr(settings, "AMPARO_HOTLINE_DOCUMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
 
@@ -87,7 +103,7 @@ def add_document(
 ) -> CaseDocument:
     """Check, encrypt and keep one upload; DocumentRefused says why not."""
     limit = document_max_bytes()
-    name = filename[:200]
+    name = neutral_filename(filename)
     role, actor_id = actor_of(by)
     item, media_type = vault.ingest_paper(
         stream,
@@ -130,7 +146,15 @@ def readable_case(user: User, case_id: int) -> Case:
     return case
 
 
-def open_document(request: HttpRequest, case: Case, document_id: int) -> CaseDocument:
+def may_open(user: User, document: CaseDocument, *, unlocked: bool) -> bool:
+    """Whether this person opens this document of a case they may read: the legal team and
+    staff who asked to see the case's immigration details (`unlocked`), or who added it."""
+    return unlocked or user.role == Role.ATTORNEY or document.added_by_id == user.pk
+
+
+def open_document(
+    request: HttpRequest, case: Case, document_id: int, *, unlocked: bool
+) -> CaseDocument:
     """Find the document on this case, log the download (custody and audit), and return it.
 
     The caller streams it with `plaintext`, whose reader raises IntegrityError at the end if
@@ -139,6 +163,10 @@ def open_document(request: HttpRequest, case: Case, document_id: int) -> CaseDoc
     document = documents_of(case).filter(pk=document_id).first()
     if document is None:
         raise Refusal(_("this document is not on this case"))
+    user = request.user
+    assert isinstance(user, User)
+    if not may_open(user, document, unlocked=unlocked):
+        raise Refusal(_("documents carry immigration details: ask to see them first"))
     record_custody(
         document.item_id, CustodyEvent.DOWNLOADED, request.user, {"what": "case document"}
     )

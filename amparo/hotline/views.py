@@ -263,6 +263,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "notes": case.notes.select_related("author"),
         "offers": case.offers.select_related("attorney", "offered_by"),
         "documents": documents.documents_of(case),
+        "documents_unlocked": shows_immigration_details,
         "document_form": documents.CaseDocumentForm(),
         "document_limit": documents.document_max_bytes(),
         "document_types": documents.ACCEPTED_TYPES,
@@ -297,6 +298,12 @@ _REVEALED = "hotline_revealed_cases"
 def _revealed(request: HttpRequest, case: Case) -> bool:
     until = request.session.get(_REVEALED, {}).get(str(case.pk))
     return isinstance(until, (int, float)) and time.time() < until
+
+
+def _documents_unlocked(request: HttpRequest, case: Case) -> bool:
+    """Whether every document of the case opens for this person: the legal team's, and hotline
+    staff's once they asked to see the case's immigration details."""
+    return _user(request).role == Role.ATTORNEY or _revealed(request, case)
 
 
 @roles(*STAFF_ROLES)
@@ -471,6 +478,7 @@ def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
             "withheld_reports": case.intakes.filter(consent_share_with_attorneys=False).count(),
             "searches": case.custody_searches.all(),
             "documents": documents.documents_of(case),
+            "documents_unlocked": True,
         }
     else:
         # Before the conflict check the page shows the person's names, facility and language.
@@ -546,7 +554,7 @@ def case_document_add(request: HttpRequest, case_id: int) -> HttpResponse:
         return _back(case)
     sent = form.cleaned_data["file"]
     try:
-        documents.add_document(
+        kept = documents.add_document(
             case,
             _user(request),
             sent,
@@ -557,7 +565,7 @@ def case_document_add(request: HttpRequest, case_id: int) -> HttpResponse:
     except documents.DocumentRefused as refusal:
         messages.error(request, _("Not added: %(reason)s") % {"reason": refusal})
     else:
-        messages.success(request, _("Kept safely, encrypted: %(name)s") % {"name": sent.name})
+        messages.success(request, _("Kept safely, encrypted: %(name)s") % {"name": kept.filename})
     return _back(case)
 
 
@@ -571,7 +579,9 @@ def case_document(request: HttpRequest, case_id: int, document_id: int) -> HttpR
         # checks who may read it and logs the download.
         survivor = documents.surviving_case(case)
         return redirect("hotline:case_document", case_id=survivor.pk, document_id=document_id)
-    document = documents.open_document(request, case, document_id)
+    document = documents.open_document(
+        request, case, document_id, unlocked=_documents_unlocked(request, case)
+    )
     response = StreamingHttpResponse(
         documents.plaintext(document), content_type=document.media_type
     )
@@ -588,6 +598,8 @@ def case_documents_bundle(request: HttpRequest, case_id: int) -> HttpResponseBas
     case = documents.readable_case(_user(request), case_id)
     if case.merged_into_id is not None:  # the documents moved with the merge
         case = documents.readable_case(_user(request), documents.surviving_case(case).pk)
+    if not _documents_unlocked(request, case):
+        raise Refusal(_("documents carry immigration details: ask to see them first"))
     return bundle_download(
         request,
         f"case-{case.pk}-documents",

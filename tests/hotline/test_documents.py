@@ -300,6 +300,9 @@ def test_the_case_page_downloads_the_documents_as_a_bundle_for_those_who_may_rea
     volunteer = person("vera", Role.HOTLINE)
     client = signed_in(volunteer)
     url = reverse("hotline:case_documents_bundle", args=[case.pk])
+    # The bundle holds every paper, with the A-number in them: staff ask to see them first.
+    assert client.post(url).status_code == 403
+    client.post(reverse("hotline:case_reveal", args=[case.pk]))
     # Nothing yet: the page says so and no file is made.
     empty = client.post(url, follow=True)
     assert f"Case {case.pk} has no documents yet." in empty.content.decode()

@@ -81,6 +81,9 @@ def test_a_merge_moves_the_documents_of_both_cases_to_the_surviving_case() -> No
     page = client.get(reverse("hotline:case", args=[keep.pk])).content.decode()
     assert "nta.pdf" in page
     assert "bond.jpg" in page
+    # Papers carry the A-number: a coordinator who did not add one asks to see them first.
+    assert _download(client, keep, moved).status_code == 403
+    client.post(reverse("hotline:case_reveal", args=[keep.pk]))
     response = _download(client, keep, moved)
     assert response.status_code == 200
     assert response["Content-Disposition"] == (
@@ -110,6 +113,7 @@ def test_a_link_from_before_the_merge_leads_to_the_surviving_case_and_is_logged_
     coordinator = person("cora", Role.COORDINATOR)
     merge_cases(keep, absorb, coordinator)
     client = signed_in(coordinator)
+    client.post(reverse("hotline:case_reveal", args=[keep.pk]))
 
     old_link = _download(client, absorb, moved)
     assert old_link.status_code == 302
