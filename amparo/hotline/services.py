@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -356,7 +356,16 @@ def record_intake(
 
 
 def open_duplicate_flags(case: Case) -> QuerySet[DuplicateFlag]:
-    return DuplicateFlag.objects.filter(case=case, resolved_at=None).select_related("other")
+    """The unresolved flags that name this case, on either side: a flag is raised on the newer
+    report, and the older case is told about it too."""
+    return DuplicateFlag.objects.filter(
+        Q(case=case) | Q(other=case), resolved_at=None
+    ).select_related("case", "other")
+
+
+def other_side(flag: DuplicateFlag, case: Case) -> Case:
+    """The case a flag says this one may be."""
+    return flag.other if flag.case_id == case.pk else flag.case
 
 
 @transaction.atomic

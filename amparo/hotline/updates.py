@@ -208,6 +208,8 @@ def send_family_update(
     """Render a reviewed template in the caller's language and send it; record the attempt."""
     if intake.case_id != case.pk:
         raise UpdateRefused(_("This caller belongs to another case."))
+    if not template_key:
+        raise UpdateRefused(_("Choose which message to send."))
     template = UpdateTemplate.objects.filter(
         key=template_key, language=intake.caller_language
     ).first()

@@ -194,7 +194,13 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
     # The list shows each case's name, status, facility and attorney: a read of each.
     record(request, "hotline.case.list", detail=_case_ids(cases))
-    flagged = set(DuplicateFlag.objects.filter(resolved_at=None).values_list("case_id", flat=True))
+    flagged = {
+        side
+        for pair in DuplicateFlag.objects.filter(resolved_at=None).values_list(
+            "case_id", "other_id"
+        )
+        for side in pair
+    }
     return render(
         request,
         "hotline/case_list.html",
@@ -267,7 +273,9 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "document_form": documents.CaseDocumentForm(),
         "document_limit": documents.document_max_bytes(),
         "document_types": documents.ACCEPTED_TYPES,
-        "flags": services.open_duplicate_flags(case),
+        "flags": [
+            (flag, services.other_side(flag, case)) for flag in services.open_duplicate_flags(case)
+        ],
         "updates_sent": case.family_updates.select_related("template", "intake").filter(
             **({"intake__consent_share_with_attorneys": True} if sees_immigration_details else {})
         ),
@@ -433,10 +441,11 @@ def case_update(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def case_merge(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_for(request, case_id)
-    flag = get_object_or_404(DuplicateFlag, pk=request.POST.get("flag") or 0, case=case)
+    flag = get_object_or_404(services.open_duplicate_flags(case), pk=request.POST.get("flag") or 0)
+    other = services.other_side(flag, case)
     if request.POST.get("decision") == "merge":
         # The older case survives; the newer report's history joins it.
-        keep, absorb = (flag.other, case) if flag.other.pk < case.pk else (case, flag.other)
+        keep, absorb = (other, case) if other.pk < case.pk else (case, other)
         try:
             services.merge_cases(keep, absorb, _user(request))
         except ValueError as error:

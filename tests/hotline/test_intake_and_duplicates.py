@@ -134,3 +134,34 @@ def test_name_normalisation():
     assert services.within_distance("ramirez", "ramires", 1)
     assert not services.within_distance("ramirez", "ramos", 2)
     assert BIRTH_DATE.year == 1987
+
+
+@pytest.mark.django_db
+def test_both_cases_show_the_possible_duplicate_and_either_can_merge():
+    from django.urls import reverse
+
+    from amparo.accounts.roles import Role
+    from tests.hotline.factories import attorney, person, signed_in
+
+    older = intake().case
+    lawyer = attorney("ana")
+    older.assigned_attorney = lawyer
+    older.save()
+    newer = intake(a_number="A-012-345-678", caller_name="Otra").case
+    client = signed_in(person("vol", Role.HOTLINE))
+    page = client.get(reverse("hotline:case", args=[older.pk])).content.decode()
+    assert f"May be the same person as case {newer.pk}" in page
+    newer_page = client.get(reverse("hotline:case", args=[newer.pk])).content.decode()
+    assert f"May be the same person as case {older.pk}" in newer_page
+    assert "That case already has an attorney." in newer_page
+    assert "merge or dismiss that first" in newer_page
+    listing = client.get(reverse("hotline:cases")).content.decode()
+    assert listing.count("possible duplicate") == 2
+    # Merging from the older case's page keeps the older case, as from the newer one's.
+    flag = services.open_duplicate_flags(older).get()
+    answer = client.post(
+        reverse("hotline:case_merge", args=[older.pk]), {"flag": flag.pk, "decision": "merge"}
+    )
+    assert answer["Location"] == reverse("hotline:case", args=[older.pk])
+    newer.refresh_from_db()
+    assert newer.merged_into_id == older.pk

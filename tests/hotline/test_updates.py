@@ -130,3 +130,20 @@ def test_a_line_break_in_a_name_does_not_break_the_subject(smtp_server, reviewer
     [message] = smtp_server.messages
     assert message["Subject"] == "Noticias de José Luis Bcc: someone@example.org"
     assert message["Bcc"] is None
+
+
+def test_without_a_reviewed_template_the_page_says_so_instead_of_offering_to_send():
+    from django.urls import reverse
+
+    from amparo.accounts.roles import Role
+    from tests.hotline.factories import person, signed_in
+
+    case, row = located()
+    UpdateTemplate.objects.update(reviewed_at=None, reviewed_by=None)
+    client = signed_in(person("vol", Role.HOTLINE))
+    page = client.get(reverse("hotline:case", args=[case.pk])).content.decode()
+    assert "No message can be sent to" in page
+    assert "there is no reviewed template in their language (es)" in page
+    assert reverse("hotline:case_update", args=[case.pk]) not in page
+    with pytest.raises(updates.UpdateRefused, match="Choose which message"):
+        updates.send_family_update(case, row, "", None)
