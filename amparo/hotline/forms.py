@@ -366,6 +366,10 @@ class HearingForm(forms.Form):
         cleaned = super().clean() or {}
         if cleaned.get("bond_outcome") and not cleaned.get("decision_date"):
             self.add_error("decision_date", _("A bond decision needs the date it was made."))
+        decided = cleaned.get("decision_date")
+        if decided is not None and decided > timezone.localdate():
+            # The appeal deadline is counted from it: a date not yet come would move it later.
+            self.add_error("decision_date", _("A decision date cannot be in the future."))
         return cleaned
 
 

@@ -10,6 +10,7 @@ import time
 from functools import cache
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.db import DatabaseError
 from django.db.models import QuerySet
@@ -230,9 +231,15 @@ def deadlines(request: HttpRequest) -> HttpResponse:
 @roles(*STAFF_ROLES, Role.ATTORNEY)
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_for(request, case_id)
-    user = _user(request)
     if case.merged_into_id is not None:
         return redirect("hotline:case", case_id=case.merged_into_id)
+    return _case_page(request, case)
+
+
+def _case_page(request: HttpRequest, case: Case, **refused: forms.Form) -> HttpResponse:
+    """The case page; a form that was sent and refused comes back as it was sent, with its
+    errors, in place of the empty one (and the page answers 400), so nothing typed is lost."""
+    user = _user(request)
     sees_immigration_details = user.role == Role.ATTORNEY
     # Hotline staff see the A-number and birth date only when they asked to, for a search.
     shows_immigration_details = sees_immigration_details or _revealed(request, case)
@@ -285,13 +292,14 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "note_form": NoteForm(),
         "statuses": CaseStatus.choices,
     }
+    context |= refused
     if user.role != Role.ATTORNEY:
         context["suggestions"] = referrals.suggestions_for(case)[:10]
         context["pending_offer"] = referrals.pending_offer(case)
         context["update_choices"] = [
             (intake, list(updates.templates_for(intake))) for intake in case.intakes.all()
         ]
-    return render(request, "hotline/case_detail.html", context)
+    return render(request, "hotline/case_detail.html", context, status=400 if refused else 200)
 
 
 def _back(case: Case) -> HttpResponse:
@@ -338,10 +346,11 @@ def case_reveal(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_for(request, case_id)
     form = StatusForm(request.POST)
-    if form.is_valid():
-        services.set_status(
-            case, CaseStatus(form.cleaned_data["status"]), _user(request), form.cleaned_data["note"]
-        )
+    if not form.is_valid():
+        return _case_page(request, case, status_form=form)
+    services.set_status(
+        case, CaseStatus(form.cleaned_data["status"]), _user(request), form.cleaned_data["note"]
+    )
     return _back(case)
 
 
@@ -350,11 +359,11 @@ def case_status(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_search(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_for(request, case_id)
     form = CustodySearchForm(request.POST)
-    if form.is_valid():
-        services.log_custody_search(case, _user(request), **form.cleaned_data)
-        messages.success(request, _("Custody search recorded."))
-    else:
+    if not form.is_valid():
         messages.error(request, _("The custody search was not recorded: check the fields."))
+        return _case_page(request, case, search_form=form)
+    services.log_custody_search(case, _user(request), **form.cleaned_data)
+    messages.success(request, _("Custody search recorded."))
     return _back(case)
 
 
@@ -363,23 +372,22 @@ def case_search(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_hearing(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_for(request, case_id)
     form = HearingForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        services.record_hearing(
-            case,
-            _user(request),
-            kind=data["kind"],
-            court=data["court"],
-            judge=data["judge"],
-            scheduled_for=data["scheduled_for"],
-            decision_date=data["decision_date"],
-            bond_outcome=data["bond_outcome"],
-            bond_amount=data["bond_amount"],
-        )
-        messages.success(request, _("Hearing recorded."))
-    else:
-        errors = "; ".join(str(e) for errors in form.errors.values() for e in errors)
-        messages.error(request, _("The hearing was not recorded: %(errors)s") % {"errors": errors})
+    if not form.is_valid():
+        messages.error(request, _("The hearing was not recorded: check the fields."))
+        return _case_page(request, case, hearing_form=form)
+    data = form.cleaned_data
+    services.record_hearing(
+        case,
+        _user(request),
+        kind=data["kind"],
+        court=data["court"],
+        judge=data["judge"],
+        scheduled_for=data["scheduled_for"],
+        decision_date=data["decision_date"],
+        bond_outcome=data["bond_outcome"],
+        bond_amount=data["bond_amount"],
+    )
+    messages.success(request, _("Hearing recorded."))
     return _back(case)
 
 
@@ -388,8 +396,9 @@ def case_hearing(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case_for(request, case_id)
     form = NoteForm(request.POST)
-    if form.is_valid():
-        services.add_note(case, _user(request), form.cleaned_data["body"])
+    if not form.is_valid():
+        return _case_page(request, case, note_form=form)
+    services.add_note(case, _user(request), form.cleaned_data["body"])
     return _back(case)
 
 
