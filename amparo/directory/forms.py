@@ -37,6 +37,20 @@ class AttorneyProfileForm(forms.ModelForm):  # type: ignore[type-arg]
         self.initial["languages_chosen"] = self.instance.language_list()
         self.initial["specialties_chosen"] = self.instance.specialty_list()
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("accepting") and cleaned.get("capacity") == 0:
+            # Nobody is suggested with no free place: say so rather than save a profile that
+            # says "accepting" and is never offered a case.
+            self.add_error(
+                "capacity",
+                _(
+                    "Say how many cases you can take at once, or untick “accepting new cases”: "
+                    "with 0, no case is offered to you."
+                ),
+            )
+        return cleaned
+
     def save(self, commit: bool = True) -> AttorneyProfile:
         profile: AttorneyProfile = super().save(commit=False)
         profile.languages = "\n".join(self.cleaned_data["languages_chosen"])

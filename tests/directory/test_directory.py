@@ -114,3 +114,31 @@ def test_an_attorney_edits_only_their_own_profile():
     assert response.status_code == 302
     profile = AttorneyProfile.objects.get(attorney=lawyer)
     assert (profile.language_list(), profile.specialty_list()) == (["es", "en"], ["bond"])
+
+
+def test_accepting_cases_with_no_place_is_said_plainly_and_nothing_is_lost():
+    lawyer = attorney("ana", languages="en")
+    client = signed_in(lawyer)
+    page = client.get(reverse("directory:my_profile")).content.decode()
+    # The language and specialty choices are groups, each named by a legend.
+    assert "<legend>Languages you work in</legend>" in page
+    assert "<legend>Specialties</legend>" in page
+    answer = client.post(
+        reverse("directory:my_profile"),
+        {
+            "languages_chosen": ["es"],
+            "counties": "Pima",
+            "capacity": "0",
+            "accepting": "on",
+        },
+    )
+    assert answer.status_code == 200
+    text = answer.content.decode()
+    assert "with 0, no case is offered to you" in text
+    assert "Pima</textarea>" in text
+    assert AttorneyProfile.objects.get(attorney=lawyer).language_list() == ["en"]
+    paused = client.post(
+        reverse("directory:my_profile"), {"languages_chosen": ["es"], "capacity": "0"}
+    )
+    assert paused.status_code == 302
+    assert AttorneyProfile.objects.get(attorney=lawyer).accepting is False
