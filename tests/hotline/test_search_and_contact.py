@@ -132,3 +132,17 @@ def test_today_is_a_possible_date_of_birth():
         PUBLIC | {"caller_phone": "555", "date_of_birth": timezone.localdate().isoformat()}
     )
     assert form.is_valid(), form.errors
+
+
+def test_the_public_form_lists_each_answer_to_look_at_with_a_link_to_it(settings):
+    settings.INTAKE_BURST = 100
+    settings.INTAKE_PER_SECOND = 100
+    answer = Client().post(
+        reverse("hotline:help"), PUBLIC | {"a_number": "12-34", "update_channel": "email"}
+    )
+    assert answer.status_code == 200
+    page = answer.content.decode()
+    assert 'id="error-summary"' in page
+    assert '<a href="#id_a_number">' in page
+    assert '<a href="#id_caller_email">' in page
+    assert "this one has 4" in page
