@@ -18,3 +18,11 @@ def test_collected_static_files_carry_gzip_copies(tmp_path: Path) -> None:
         assert compressed.exists(), f"no gzip copy of {name}"
         assert gzip.decompress(compressed.read_bytes()) == original
         assert compressed.stat().st_size < len(original)
+
+
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_one(client) -> None:
+    page = client.get("/hotline/help/").content.decode()
+    assert '<link rel="icon" href="/static/amparo/icon.svg" type="image/svg+xml">' in page
+    icon = client.get("/static/amparo/icon.svg")
+    assert icon.status_code == 200
+    assert b"<svg" in b"".join(icon.streaming_content)
