@@ -474,7 +474,9 @@ def case_merge(request: HttpRequest, case_id: int) -> HttpResponse:
 def offer_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     offers = Offer.objects.filter(attorney=user).select_related("case").order_by("-offered_at")
-    my_cases = Case.objects.filter(assigned_attorney=user, merged_into=None)
+    my_cases = list(Case.objects.filter(assigned_attorney=user, merged_into=None))
+    if my_cases:  # named, with their status: a read of each
+        record(request, "hotline.case.list", detail=_case_ids(my_cases))
     return render(request, "hotline/offer_list.html", {"offers": offers, "my_cases": my_cases})
 
 

@@ -110,3 +110,15 @@ def test_an_offer_read_before_the_conflict_check_is_recorded():
     assert AuditEvent.objects.filter(
         action="hotline.offer.read", target=f"offer:{offer.pk}", actor=lawyer
     ).exists()
+
+
+def test_an_attorneys_own_case_list_is_audited_with_the_cases_it_named():
+    lawyer = attorney("ana")
+    case = intake().case
+    case.assigned_attorney = lawyer
+    case.save()
+    page = signed_in(lawyer).get(reverse("hotline:offers")).content.decode()
+    assert case.legal_name in page
+    assert AuditEvent.objects.get(action="hotline.case.list", actor=lawyer).detail == (
+        f"cases {case.pk}"
+    )
