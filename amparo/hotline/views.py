@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.db import DatabaseError
 from django.db.models import QuerySet
@@ -107,6 +108,8 @@ def _busy(request: HttpRequest, verdict: Verdict, status: int = 429) -> HttpResp
 @public
 @sensitive_post_parameters("a_number", "date_of_birth")
 def help_form(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and SWITCH_LANGUAGE in request.POST:
+        return _help_form_in(request, request.POST[SWITCH_LANGUAGE])
     if request.method == "POST":
         shape = public_form_bucket()
         # When this process already knows the bucket is empty, the form is not even read.
@@ -138,6 +141,37 @@ def help_form(request: HttpRequest) -> HttpResponse:
     else:
         return HttpResponseNotAllowed(["GET", "POST"])
     return render(request, "hotline/help_form.html", {"form": form})
+
+
+# The public form's own language buttons: pressed, the form comes back in that language with
+# everything typed so far, and nothing is sent. (The switcher at the top of every page is a
+# form of its own, and would lose what was typed.)
+SWITCH_LANGUAGE = "switch_language"
+
+
+def _help_form_in(request: HttpRequest, language: str) -> HttpResponse:
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = translation.get_language() or settings.LANGUAGE_CODE
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    typed: dict[str, Any] = {}
+    for name, field in IntakeForm.base_fields.items():
+        if isinstance(field, forms.BooleanField):
+            typed[name] = name in request.POST  # an unticked box is not sent at all
+        elif name in request.POST:
+            typed[name] = request.POST[name]
+    response = render(request, "hotline/help_form.html", {"form": IntakeForm(initial=typed)})
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]  # "Lax"
+    )
+    return response
 
 
 @cache

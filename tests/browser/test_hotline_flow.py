@@ -78,7 +78,7 @@ def test_caller_to_attorney_to_appeal_deadline_and_a_spanish_update(
     expect(caller.locator("[name=caller_language]")).to_have_value("es")
     fill_public_form(caller, A_NUMBER_WRITTEN)
     with caller.expect_navigation():
-        caller.click("form[action='/hotline/help/'] button[type=submit]")
+        caller.click("#send-help")
     assert caller.url.endswith("/hotline/help/thanks/")
     case = Case.objects.get()
 
@@ -155,7 +155,7 @@ def test_caller_to_attorney_to_appeal_deadline_and_a_spanish_update(
     fill_public_form(second_caller, "204-881-377")
     second_caller.fill("[name=legal_name]", "Jose Hernandez")
     with second_caller.expect_navigation():
-        second_caller.click("form[action='/hotline/help/'] button[type=submit]")
+        second_caller.click("#send-help")
     flag = DuplicateFlag.objects.get()
     assert flag.other == case
     desk.goto(f"/hotline/cases/{flag.case_id}/")

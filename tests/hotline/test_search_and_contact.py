@@ -146,3 +146,23 @@ def test_the_public_form_lists_each_answer_to_look_at_with_a_link_to_it(settings
     assert '<a href="#id_a_number">' in page
     assert '<a href="#id_caller_email">' in page
     assert "this one has 4" in page
+
+
+def test_a_language_button_brings_the_form_back_in_that_language_and_sends_nothing():
+    client = Client()
+    answer = client.post(
+        reverse("hotline:help"),
+        PUBLIC | {"switch_language": "ar", "a_number": "A012-345-678"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert answer.status_code == 200
+    page = answer.content.decode()
+    assert '<html lang="ar" dir="rtl">' in page
+    assert 'value="José Luis Hernández"' in page
+    assert answer.cookies["django_language"].value == "ar"
+    assert not Case.objects.exists()
+    # The next page comes in the language chosen, without asking again.
+    assert '<html lang="ar"' in client.get(reverse("hotline:help")).content.decode()
+    unknown = client.post(reverse("hotline:help"), PUBLIC | {"switch_language": "xx"})
+    assert unknown.status_code == 200
+    assert not Case.objects.exists()
