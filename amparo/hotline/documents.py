@@ -59,15 +59,17 @@ class CaseDocumentForm(forms.Form):
     )
 
 
-# Seven digits or more, in one run or grouped by spaces, dashes, dots, underscores or slashes,
-# with an "A" before them or not: how an A-number (8 or 9) or a date (8) is written in a name.
-_LONG_NUMBER = re.compile(r"(?:[Aa][\s\-._]?)?(?<!\d)\d(?:[\s\-._/]?\d){6,}(?!\d)")
+# Every number, in digits of any script, with whatever separates its groups (spaces, dashes of
+# any kind, dots, commas, slashes, Arabic separators) and an "A" before it or not: an A-number
+# or a date can be written in a name in more ways than a pattern for them would catch.
+_NUMBER = re.compile(r"(?:\b[Aa][\W_]*)?\d(?:[\W_]*\d)*")
 
 
 def neutral_filename(name: str) -> str:
-    """The uploaded file's name without the numbers an A-number or a birth date is written
-    in, so that the case keeps neither in plain text."""
-    return _LONG_NUMBER.sub("…", name)[:200]
+    """The uploaded file's name without its numbers, in which an A-number or a birth date
+    would be written, so that the case keeps neither in plain text. What the paper is, the
+    case says in its own column."""
+    return _NUMBER.sub("…", name)[:200]
 
 
 def document_max_bytes() -> int:

@@ -308,14 +308,19 @@ class IntakeForm(forms.Form):
             self.add_error("caller_email", _("Give an email address to get news by email."))
         if channel == "sms" and not cleaned.get("caller_phone"):
             self.add_error("caller_phone", _("Give a phone number to get news by text."))
+        # "Call me" is also what an unanswered choice sends: an email address is a way back
+        # too, for a family whose phone was taken or is not safe.
         if (
             channel == ""
             and self.asks_for_a_way_back
             and "caller_phone" in cleaned
             and not cleaned["caller_phone"]
+            and not cleaned.get("caller_email")
+            and "caller_email" not in self.errors
         ):
             self.add_error(
-                "caller_phone", _("Give a phone number so that a volunteer can call you back.")
+                "caller_phone",
+                _("Give a phone number or an email address so that a volunteer can reach you."),
             )
         return cleaned
 

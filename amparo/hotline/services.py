@@ -420,11 +420,35 @@ def merge_cases(keep: Case, absorb: Case, by: User) -> Case:
     DuplicateFlag.objects.filter(case__in=[keep, absorb], other__in=[keep, absorb]).update(
         resolved_at=now, resolved_by=by, resolution="merged"
     )
-    DuplicateFlag.objects.filter(case=absorb, resolved_at=None).update(case=keep)
+    _fold_duplicate_flags(keep, absorb, by, now)
     StatusEvent.objects.create(
         case=keep, status=keep.status, at=now, by=by, note=f"merged case {absorb.pk} into this one"
     )
     return keep
+
+
+def _fold_duplicate_flags(keep: Case, absorb: Case, by: User, now: datetime) -> None:
+    """What the absorbed case was flagged with, on either side, is now said of the survivor;
+    a flag that would repeat one the survivor already has (either way round) is resolved as
+    merged instead."""
+    open_flags = DuplicateFlag.objects.filter(resolved_at=None)
+    seen = {
+        frozenset(pair)
+        for pair in open_flags.filter(Q(case=keep) | Q(other=keep)).values_list(
+            "case_id", "other_id"
+        )
+    }
+    for flag in open_flags.filter(Q(case=absorb) | Q(other=absorb)).order_by("flagged_at", "id"):
+        case_id = keep.pk if flag.case_id == absorb.pk else flag.case_id
+        other_id = keep.pk if flag.other_id == absorb.pk else flag.other_id
+        pair = frozenset((case_id, other_id))
+        if case_id == other_id or pair in seen:
+            flag.resolved_at, flag.resolved_by, flag.resolution = now, by, "merged"
+            flag.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+        else:
+            flag.case_id, flag.other_id = case_id, other_id
+            flag.save(update_fields=["case", "other"])
+            seen.add(pair)
 
 
 def dismiss_duplicate_flag(flag: DuplicateFlag, by: User) -> None:

@@ -17,6 +17,7 @@ import urllib.request
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 TIMEOUT_SECONDS = 10
 
@@ -59,9 +60,9 @@ def sms_available() -> bool:
 def send_sms(to: str, text: str, *, idempotency_key: str | None = None) -> None:
     url = gateway_url()
     if not url:
-        raise SmsNotConfigured("AMPARO_SMS_GATEWAY_URL is not set; no text message was sent.")
+        raise SmsNotConfigured(_("AMPARO_SMS_GATEWAY_URL is not set; no text message was sent."))
     if not url.startswith(("https://", "http://")):
-        raise SmsNotConfigured("AMPARO_SMS_GATEWAY_URL must be an http(s) URL.")
+        raise SmsNotConfigured(_("AMPARO_SMS_GATEWAY_URL must be an http(s) URL."))
     token = str(getattr(settings, "AMPARO_SMS_GATEWAY_TOKEN", "") or "")
     headers = {"Content-Type": "application/json"}
     if token:
@@ -78,12 +79,18 @@ def send_sms(to: str, text: str, *, idempotency_key: str | None = None) -> None:
             status = response.status
     except urllib.error.HTTPError as error:
         error.close()  # the answer's connection
-        refused = "a redirect, not followed" if 300 <= error.code < 400 else "refused"
-        raise SmsRefused(
-            f"The SMS gateway at {where} answered {error.code} ({refused})."
-        ) from error
+        if 300 <= error.code < 400:
+            said = _("The SMS gateway at %(host)s answered %(code)d, a redirect, not followed.")
+        else:
+            said = _("The SMS gateway at %(host)s refused the message: %(code)d.")
+        raise SmsRefused(said % {"host": where, "code": error.code}) from error
     except OSError as error:
         reason = getattr(error, "reason", None) or error.strerror or type(error).__name__
-        raise SmsRefused(f"The SMS gateway at {where} could not be reached: {reason}.") from error
+        raise SmsRefused(
+            _("The SMS gateway at %(host)s could not be reached: %(reason)s.")
+            % {"host": where, "reason": reason}
+        ) from error
     if not 200 <= status < 300:
-        raise SmsRefused(f"The SMS gateway at {where} answered {status}.")
+        raise SmsRefused(
+            _("The SMS gateway at %(host)s answered %(code)d.") % {"host": where, "code": status}
+        )

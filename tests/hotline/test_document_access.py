@@ -32,10 +32,20 @@ NAMED = "NTA A012-345-678 born 1987-04-23.pdf"
         (NAMED, "NTA … born ….pdf"),
         ("A012345678.pdf", "….pdf"),
         ("a 012 345 678_bond.jpg", "…_bond.jpg"),
-        ("i-213 page 2.pdf", "i-213 page 2.pdf"),
-        ("scan_04231987.png", "scan_….png"),
+        # Every separator the A-number normaliser reads, and runs of them.
+        ("A012–345—678.pdf", "….pdf"),
+        ("A012 - 345 - 678.pdf", "….pdf"),
+        ("A012,345,678.pdf", "….pdf"),
+        ("A١٢٣٬٤٥٦٬٧٨٩.pdf", "….pdf"),
         ("٠١٢٣٤٥٦٧٨.pdf", "….pdf"),
+        # Dates however they are written.
+        ("scan_04231987.png", "scan_….png"),
+        ("4-23-87 scan.png", "… scan.png"),
+        ("April 23 1987.pdf", "April ….pdf"),
+        # What the paper is, the kind column says; the name keeps no number at all.
+        ("i-213 page 2.pdf", "i-… page ….pdf"),
         ("notice.pdf", "notice.pdf"),
+        ("Bond A.pdf", "Bond A.pdf"),
     ],
 )
 def test_a_name_keeps_no_a_number_or_date(uploaded, kept):

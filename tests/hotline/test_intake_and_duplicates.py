@@ -8,6 +8,7 @@ from amparo.hotline import services
 from amparo.hotline.models import (
     Case,
     CaseStatus,
+    DuplicateFlag,
     DuplicateReason,
     Intake,
     IntakeChannel,
@@ -165,3 +166,22 @@ def test_both_cases_show_the_possible_duplicate_and_either_can_merge():
     assert answer["Location"] == reverse("hotline:case", args=[older.pk])
     newer.refresh_from_db()
     assert newer.merged_into_id == older.pk
+
+
+@pytest.mark.django_db
+def test_after_a_merge_every_flag_naming_the_absorbed_case_names_the_survivor():
+    volunteer = person("vol", Role.HOTLINE)
+    first = intake(a_number="A 111 111 111", legal_name="Ana Uno").case
+    second = intake(a_number="A 111 111 111", legal_name="Ana Dos").case  # flags first
+    third = intake(a_number="A 222 222 222", legal_name="Otra Persona").case
+    # The third is flagged as the second (by hand here: a volunteer's own doubt).
+    DuplicateFlag.objects.create(case=third, other=second, reason=DuplicateReason.A_NUMBER)
+    DuplicateFlag.objects.create(case=third, other=first, reason=DuplicateReason.NAME_BIRTH)
+    services.merge_cases(first, second, volunteer)
+    # third-second became third-first, which third already had: one flag is left, not two.
+    open_pairs = [(f.case_id, f.other_id) for f in services.open_duplicate_flags(first)]
+    assert open_pairs == [(third.pk, first.pk)]
+    assert [services.other_side(f, third).pk for f in services.open_duplicate_flags(third)] == [
+        first.pk
+    ]
+    assert not services.open_duplicate_flags(second).exists()

@@ -1,18 +1,22 @@
 """Case documents uploaded before names were kept neutral: their names lose the long runs of
 digits an A-number or a birth date is written in (amparo.hotline.documents.neutral_filename,
-copied here as it was, so that this migration does not change if that function does)."""
+copied here as it was, so that this migration does not change if that function does).
+
+The evidence store's own catalogue record of each such document (and any bundle or backup made
+from it) keeps the name given at upload: evidence records are not rewritten after the fact.
+Documents uploaded from now on reach the evidence store with the neutral name."""
 
 import re
 
 from django.db import migrations
 
-LONG_NUMBER = re.compile(r"(?:[Aa][\s\-._]?)?(?<!\d)\d(?:[\s\-._/]?\d){6,}(?!\d)")
+NUMBER = re.compile(r"(?:\b[Aa][\W_]*)?\d(?:[\W_]*\d)*")
 
 
 def neutral_names(apps, schema_editor):
     CaseDocument = apps.get_model("hotline", "CaseDocument")
     for document in CaseDocument.objects.only("pk", "filename").iterator():
-        neutral = LONG_NUMBER.sub("…", document.filename)[:200]
+        neutral = NUMBER.sub("…", document.filename)[:200]
         if neutral != document.filename:
             CaseDocument.objects.filter(pk=document.pk).update(filename=neutral)
 
