@@ -109,7 +109,7 @@ def _busy(request: HttpRequest, verdict: Verdict, status: int = 429) -> HttpResp
 @sensitive_post_parameters("a_number", "date_of_birth")
 def help_form(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and SWITCH_LANGUAGE in request.POST:
-        return _help_form_in(request, request.POST[SWITCH_LANGUAGE])
+        return _intake_form_in(request, request.POST[SWITCH_LANGUAGE], "hotline/help_form.html")
     if request.method == "POST":
         shape = public_form_bucket()
         # When this process already knows the bucket is empty, the form is not even read.
@@ -143,13 +143,13 @@ def help_form(request: HttpRequest) -> HttpResponse:
     return render(request, "hotline/help_form.html", {"form": form})
 
 
-# The public form's own language buttons: pressed, the form comes back in that language with
-# everything typed so far, and nothing is sent. (The switcher at the top of every page is a
-# form of its own, and would lose what was typed.)
+# The intake forms' own language buttons (public form and call script): pressed, the form
+# comes back in that language with everything typed so far, and nothing is sent. (The switcher
+# at the top of every page is a form of its own, and would lose what was typed.)
 SWITCH_LANGUAGE = "switch_language"
 
 
-def _help_form_in(request: HttpRequest, language: str) -> HttpResponse:
+def _intake_form_in(request: HttpRequest, language: str, template: str) -> HttpResponse:
     if language not in {code for code, _name in settings.LANGUAGES}:
         language = translation.get_language() or settings.LANGUAGE_CODE
     translation.activate(language)
@@ -160,7 +160,7 @@ def _help_form_in(request: HttpRequest, language: str) -> HttpResponse:
             typed[name] = name in request.POST  # an unticked box is not sent at all
         elif name in request.POST:
             typed[name] = request.POST[name]
-    response = render(request, "hotline/help_form.html", {"form": IntakeForm(initial=typed)})
+    response = render(request, template, {"form": IntakeForm(initial=typed)})
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,
@@ -192,6 +192,9 @@ def help_thanks(request: HttpRequest) -> HttpResponse:
 @roles(*STAFF_ROLES)
 @sensitive_post_parameters("a_number", "date_of_birth")
 def call_script(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and SWITCH_LANGUAGE in request.POST:
+        # A volunteer who finds the caller speaks another language reads the script in it.
+        return _intake_form_in(request, request.POST[SWITCH_LANGUAGE], "hotline/call_script.html")
     if request.method == "POST":
         form = IntakeForm(request.POST)
         form.asks_for_a_way_back = False  # the caller is on the line; some have no number

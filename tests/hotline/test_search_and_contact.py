@@ -177,3 +177,18 @@ def test_a_family_leaving_only_an_email_is_heard(settings):
     sent = Client().post(reverse("hotline:help"), PUBLIC | {"caller_email": "rosa@example.org"})
     assert sent.status_code == 302
     assert Case.objects.count() == 1
+
+
+def test_a_volunteer_reads_the_script_in_the_callers_language_without_losing_the_answers():
+    client = signed_in(person("vol", Role.HOTLINE))
+    page = client.get(reverse("hotline:call"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'name="switch_language" value="es"' in page
+    answer = client.post(
+        reverse("hotline:call"), PUBLIC | {"switch_language": "es", "county": "Pinal"}
+    )
+    assert answer.status_code == 200
+    text = answer.content.decode()
+    assert '<html lang="es"' in text
+    assert 'value="José Luis Hernández"' in text
+    assert 'value="Pinal"' in text
+    assert not Case.objects.exists()
