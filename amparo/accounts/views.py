@@ -207,6 +207,13 @@ def accept_invitation(request: HttpRequest) -> HttpResponse:
 @signed_in
 def account(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    return _account_page(request, forms.OwnEmailForm(initial={"email": user.email}))
+
+
+def _account_page(
+    request: HttpRequest, email_form: forms.OwnEmailForm, status: int = 200
+) -> HttpResponse:
+    user = _user(request)
     return render(
         request,
         "accounts/account.html",
@@ -214,8 +221,9 @@ def account(request: HttpRequest) -> HttpResponse:
             "sessions": services.active_sessions(user),
             "current_key": request.session.session_key,
             "unused_codes": services.unused_recovery_code_count(user),
-            "email_form": forms.OwnEmailForm(initial={"email": user.email}),
+            "email_form": email_form,
         },
+        status=status,
     )
 
 
@@ -225,17 +233,7 @@ def change_own_email(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     form = forms.OwnEmailForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "accounts/account.html",
-            {
-                "sessions": services.active_sessions(user),
-                "current_key": request.session.session_key,
-                "unused_codes": services.unused_recovery_code_count(user),
-                "email_form": form,
-            },
-            status=400,
-        )
+        return _account_page(request, form, status=400)
     user.email = form.cleaned_data["email"]
     user.save(update_fields=["email"])
     record(request, "account.email_changed", target=f"user:{user.pk}")

@@ -151,7 +151,7 @@ def readable_case(user: User, case_id: int) -> Case:
 def may_open(user: User, document: CaseDocument, *, unlocked: bool) -> bool:
     """Whether this person opens this document of a case they may read: the legal team and
     staff who asked to see the case's immigration details (`unlocked`), or who added it."""
-    return unlocked or user.role == Role.ATTORNEY or document.added_by_id == user.pk
+    return unlocked or document.added_by_id == user.pk
 
 
 def open_document(

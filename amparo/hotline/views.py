@@ -279,7 +279,7 @@ def _case_page(request: HttpRequest, case: Case, **refused: forms.Form) -> HttpR
     user = _user(request)
     sees_immigration_details = user.role == Role.ATTORNEY
     # Hotline staff see the A-number and birth date only when they asked to, for a search.
-    shows_immigration_details = sees_immigration_details or _revealed(request, case)
+    shows_immigration_details = _immigration_details_shown(request, case)
     record(
         request,
         "hotline.case.read",
@@ -353,9 +353,9 @@ def _revealed(request: HttpRequest, case: Case) -> bool:
     return isinstance(until, (int, float)) and time.time() < until
 
 
-def _documents_unlocked(request: HttpRequest, case: Case) -> bool:
-    """Whether every document of the case opens for this person: the legal team's, and hotline
-    staff's once they asked to see the case's immigration details."""
+def _immigration_details_shown(request: HttpRequest, case: Case) -> bool:
+    """Whether this person sees the case's A-number, birth date and every document: the legal
+    team does, and hotline staff once they asked to (for a custody search)."""
     return _user(request).role == Role.ATTORNEY or _revealed(request, case)
 
 
@@ -637,7 +637,7 @@ def case_document(request: HttpRequest, case_id: int, document_id: int) -> HttpR
         survivor = documents.surviving_case(case)
         return redirect("hotline:case_document", case_id=survivor.pk, document_id=document_id)
     document = documents.open_document(
-        request, case, document_id, unlocked=_documents_unlocked(request, case)
+        request, case, document_id, unlocked=_immigration_details_shown(request, case)
     )
     response = StreamingHttpResponse(
         documents.plaintext(document), content_type=document.media_type
@@ -655,7 +655,7 @@ def case_documents_bundle(request: HttpRequest, case_id: int) -> HttpResponseBas
     case = documents.readable_case(_user(request), case_id)
     if case.merged_into_id is not None:  # the documents moved with the merge
         case = documents.readable_case(_user(request), documents.surviving_case(case).pk)
-    if not _documents_unlocked(request, case):
+    if not _immigration_details_shown(request, case):
         raise Refusal(_("documents carry immigration details: ask to see them first"))
     return bundle_download(
         request,

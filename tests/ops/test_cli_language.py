@@ -19,7 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from amparo.accounts.roles import Role
 from amparo.cli import operator_language
 from amparo.hotline import services as hotline_services
-from amparo.hotline.models import HearingKind
+from amparo.hotline.models import Case, HearingKind
 from amparo.ops.tasks import run_housekeeping
 from amparo.training import events
 from tests.hotline.factories import attorney, intake
@@ -200,8 +200,8 @@ def test_language_outranks_lang_on_the_command_line(tmp_path: Path) -> None:
 # --- What goes to other people stays in their language -------------------------------------
 
 
-@pytest.mark.django_db
-def test_deadline_reminders_stay_in_the_recipients_language(mailoutbox: list[Any]) -> None:
+def english_coordinator_and_a_deadline_due_tomorrow() -> Case:
+    """A coordinator who reads English, and a bond appeal on a case due tomorrow."""
     hotline_person("coord", Role.COORDINATOR, preferred_language="en")
     case = intake().case
     hotline_services.record_hearing(
@@ -211,6 +211,12 @@ def test_deadline_reminders_stay_in_the_recipients_language(mailoutbox: list[Any
         decision_date=date.today() - timedelta(days=29),
         bond_outcome="denied",
     )
+    return case
+
+
+@pytest.mark.django_db
+def test_deadline_reminders_stay_in_the_recipients_language(mailoutbox: list[Any]) -> None:
+    case = english_coordinator_and_a_deadline_due_tomorrow()
     deadline = case.deadlines.get()
     spanish_subject = in_language(
         "es", "Deadline on case %(case)s: %(due)s", case=case.pk, due=deadline.due_on.isoformat()
@@ -253,15 +259,7 @@ def test_text_reminders_stay_in_the_recipients_language(
 def test_the_worker_runs_tasks_in_the_site_language(
     restored_signals: None, mailoutbox: list[Any]
 ) -> None:
-    hotline_person("coord", Role.COORDINATOR, preferred_language="en")
-    case = intake().case
-    hotline_services.record_hearing(
-        case,
-        attorney("ana"),
-        kind=HearingKind.BOND,
-        decision_date=date.today() - timedelta(days=29),
-        bond_outcome="denied",
-    )
+    case = english_coordinator_and_a_deadline_due_tomorrow()
     run_housekeeping.enqueue("senddeadlinereminders")
 
     with translation.override("es"):

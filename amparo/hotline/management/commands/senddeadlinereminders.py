@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -20,9 +18,8 @@ class Command(TranslatedCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Each reminder is written in its recipient's language (else the site's), never in
-        # the operator's.
-        with translation.override(settings.LANGUAGE_CODE):
-            outcome = send_deadline_reminders()
+        # the operator's: send_deadline_reminders chooses it for each person.
+        outcome = send_deadline_reminders()
         self.stdout.write(_("reminders sent: %(count)d") % {"count": outcome.sent})
         for failure in outcome.failed:
             self.stderr.write(
