@@ -20,6 +20,8 @@ server's work on the timed requests and not the load generator's set-up. Then an
 phase (``--overload-seconds``) sends intakes at ten times the measured sustainable rate
 with the normal rate limit on, and checks that nothing crashes, every acknowledged intake
 is stored, the excess gets 429/503 with Retry-After, and a staff page keeps answering.
+Each round also reads the server's CPU time from /proc, so the report gives the CPU per
+request of each view and what that leaves an intake for the target.
 Writes bench/RESULTS_intake.md; with ``--postgresql`` the same run stores in a durable
 PostgreSQL cluster of its own and writes bench/RESULTS_intake_postgresql.md.
 
@@ -251,15 +253,48 @@ class Round:
     p50: float
     p95: float
     statuses: Counter[int]
+    server_cpu: float | None  # seconds of the server's CPU per request, where Linux tells
 
 
-def timed_round(port: int, target: str, clients: int, per_client: int, start: int) -> Round:
+def server_cpu_seconds(server: subprocess.Popen[bytes]) -> float | None:
+    """User and system CPU spent so far by gunicorn's arbiter and its workers (threads
+    included), from /proc; None where there is no /proc to read."""
+    try:
+        pids = [server.pid]
+        with open(f"/proc/{server.pid}/task/{server.pid}/children") as listed:
+            pids += [int(pid) for pid in listed.read().split()]
+        total = 0
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def timed_round(
+    server: subprocess.Popen[bytes],
+    port: int,
+    target: str,
+    clients: int,
+    per_client: int,
+    start: int,
+) -> Round:
+    cpu_before = server_cpu_seconds(server)
     tally, elapsed = drive(port, target, clients, per_client, start)
+    cpu_after = server_cpu_seconds(server)
+    answered = len(tally.latencies)
     return Round(
-        rate=len(tally.latencies) / elapsed,
+        rate=answered / elapsed,
         p50=percentile(tally.latencies, 0.5),
         p95=percentile(tally.latencies, 0.95),
         statuses=tally.statuses,
+        server_cpu=(
+            (cpu_after - cpu_before) / answered
+            if cpu_before is not None and cpu_after is not None and answered
+            else None
+        ),
     )
 
 
@@ -420,6 +455,35 @@ def main(argv: list[str] | None = None) -> int:
         cluster.stop()
 
 
+def median_cpu(rounds: list[Round]) -> float | None:
+    measured = [r.server_cpu for r in rounds if r.server_cpu is not None]
+    return statistics.median(measured) if measured else None
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:.2f}"
+
+
+def cpu_budget(bare: list[Round], floor: list[Round], intake: list[Round]) -> list[str]:
+    """What the server's CPU per request says about the target: on a machine whose cores are
+    the limit, half the bare view's rate at the same CPU use leaves the intake twice the bare
+    view's CPU per request, and the floor already spends most of that."""
+    bare_cpu, floor_cpu, intake_cpu = median_cpu(bare), median_cpu(floor), median_cpu(intake)
+    if bare_cpu is None or floor_cpu is None or intake_cpu is None:
+        return []
+    budget = 2 * bare_cpu
+    return [
+        f"Server CPU per request (gunicorn's processes, user and system time, from /proc): bare "
+        f"{_ms(bare_cpu)} ms, floor {_ms(floor_cpu)} ms, intake {_ms(intake_cpu)} ms. At the "
+        "CPU the server used for the bare view, half its rate leaves an intake "
+        f"**{_ms(budget)} ms** of server CPU; the floor alone (parsing the body, checking the "
+        f"CSRF token, redirecting) spends {_ms(floor_cpu)} ms of it, leaving "
+        f"{_ms(max(budget - floor_cpu, 0.0))} ms for validating, sealing and storing, which "
+        f"take {_ms(max(intake_cpu - floor_cpu, 0.0))} ms here.",
+        "",
+    ]
+
+
 def measure(args: argparse.Namespace, results: Path, database: str) -> int:
     with tempfile.TemporaryDirectory(prefix="amparo-bench-intake-") as scratch:
         data_dir = Path(scratch)
@@ -440,10 +504,16 @@ def measure(args: argparse.Namespace, results: Path, database: str) -> int:
             drive(port, "bare", 2, 10, 0)  # warm-up
             drive(port, "intake", 2, 5, 10_000_000)
             for number in range(args.rounds):
-                bare_rounds.append(timed_round(port, "bare", args.clients, args.requests, 0))
-                floor_rounds.append(timed_round(port, "floor", args.clients, args.requests, 0))
+                bare_rounds.append(
+                    timed_round(server, port, "bare", args.clients, args.requests, 0)
+                )
+                floor_rounds.append(
+                    timed_round(server, port, "floor", args.clients, args.requests, 0)
+                )
                 intake_rounds.append(
-                    timed_round(port, "intake", args.clients, args.requests, number * 100_000)
+                    timed_round(
+                        server, port, "intake", args.clients, args.requests, number * 100_000
+                    )
                 )
         finally:
             stop_server(server)
@@ -478,8 +548,8 @@ def measure(args: argparse.Namespace, results: Path, database: str) -> int:
         f"--overload-seconds {args.overload_seconds:g}"
         f"{' --postgresql' if args.postgresql else ''}`",
         "",
-        "| view | requests/s | p50 ms | p95 ms | statuses |",
-        "|---|---|---|---|---|",
+        "| view | requests/s | p50 ms | p95 ms | server CPU ms/request | statuses |",
+        "|---|---|---|---|---|---|",
     ]
     for name, rounds in (
         ("bare view", bare_rounds),
@@ -490,7 +560,8 @@ def measure(args: argparse.Namespace, results: Path, database: str) -> int:
         lines.append(
             f"| {name} | {statistics.median(r.rate for r in rounds):.0f} | "
             f"{statistics.median(r.p50 for r in rounds) * 1000:.0f} | "
-            f"{statistics.median(r.p95 for r in rounds) * 1000:.0f} | {dict(statuses)} |"
+            f"{statistics.median(r.p95 for r in rounds) * 1000:.0f} | "
+            f"{_ms(median_cpu(rounds))} | {dict(statuses)} |"
         )
     ratio = intake_rate / bare_rate if bare_rate else 0.0
     paired = ", ".join(
@@ -508,6 +579,7 @@ def measure(args: argparse.Namespace, results: Path, database: str) -> int:
         "beyond it (validating, sealing, storing, answering after the commit) is the "
         f"difference: {floor_rate:.0f} → {intake_rate:.0f} requests/s.",
         "",
+        *cpu_budget(bare_rounds, floor_rounds, intake_rounds),
         f"## Overload: {intake_rate * 10:.0f} intakes/s offered for {args.overload_seconds:.0f} s "
         "with the shipped limit (burst 30, 2/s)",
         "",
