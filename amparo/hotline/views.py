@@ -97,10 +97,23 @@ def _intake_initial(request: HttpRequest) -> dict[str, Any]:
 RETRY_AFTER_FAILURE_SECONDS = 30
 
 
+def _kept_answers(request: HttpRequest) -> list[tuple[str, str]]:
+    """The public form's answers as they were sent, for the busy page to send again: only the
+    form's own fields, so nothing else that was in the body comes back."""
+    return [
+        (name, value)
+        for name in IntakeForm.base_fields
+        for value in request.POST.getlist(name)
+        if name != SWITCH_LANGUAGE
+    ]
+
+
 def _busy(request: HttpRequest, verdict: Verdict, status: int = 429) -> HttpResponse:
-    response = render(
-        request, "hotline/busy.html", {"retry_after": verdict.retry_after_seconds}, status=status
-    )
+    """Not sent: the family is told when to try again, and their answers wait on the page,
+    ready to be sent again or brought back into the form (a page that is never cached is not
+    refilled by the browser's Back button)."""
+    context = {"retry_after": verdict.retry_after_seconds, "kept": _kept_answers(request)}
+    response = render(request, "hotline/busy.html", context, status=status)
     response["Retry-After"] = str(verdict.retry_after_seconds)
     return response
 

@@ -9,6 +9,7 @@ from django.utils import translation
 
 def site(request: HttpRequest) -> dict[str, Any]:
     language = translation.get_language() or settings.LANGUAGE_CODE
+    from amparo.preparedness.alerts import hotline_number
     from amparo.web.navigation import links_for
     from amparo.web.policy import has_completed_mfa
 
@@ -17,6 +18,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
     return {
         "menu_links": menu,
         "network_name": settings.NETWORK_NAME,
+        "hotline_number": hotline_number(),
         "languages": settings.LANGUAGES,
         "language_unreviewed": language in settings.UNREVIEWED_LANGUAGES,
         "language_bidi": translation.get_language_bidi(),
