@@ -5,6 +5,7 @@ A-numbers and dates of birth travel only in POST bodies and are never put in a U
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 from functools import cache
@@ -26,6 +27,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import get_script_prefix, reverse
 from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
@@ -112,7 +114,18 @@ def _busy(request: HttpRequest, verdict: Verdict, status: int = 429) -> HttpResp
     """Not sent: the family is told when to try again, and their answers wait on the page,
     ready to be sent again or brought back into the form (a page that is never cached is not
     refilled by the browser's Back button)."""
-    context = {"retry_after": verdict.retry_after_seconds, "kept": _kept_answers(request)}
+    kept = _kept_answers(request)
+    context = {
+        "retry_after": verdict.retry_after_seconds,
+        # Joined here rather than in a template loop (in a flood this page is most answers);
+        # html.escape with quote=True escapes what Django's escape does.
+        "kept": mark_safe(  # noqa: S308 (every name and value is escaped)
+            "".join(
+                f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+                for name, value in kept
+            )
+        ),
+    }
     response = render(request, "hotline/busy.html", context, status=status)
     response["Retry-After"] = str(verdict.retry_after_seconds)
     return response
