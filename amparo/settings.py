@@ -277,8 +277,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # uploads stream to disk, never held in memory
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusal_summary": {"()": "amparo.web.log_filters.RefusalSummary"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("AMPARO_LOG_LEVEL", "WARNING")},
+    # A flood's 429 answers: one line a minute, with how many were not logged.
+    "loggers": {"django.request": {"filters": ["refusal_summary"]}},
 }
 
 # Capabilities: each app reads these through django.conf.settings.
