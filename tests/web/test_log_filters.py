@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from amparo.hotline.intake_throttle import forget_refusals
-from amparo.web import log_filters
 from amparo.web.log_filters import RefusalSummary
 
 
@@ -23,7 +23,7 @@ def record(status: int, message: str = "%s: %s") -> logging.LogRecord:
 
 def test_429s_after_the_first_are_held_back_then_counted(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(log_filters.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     summary = RefusalSummary(interval_seconds=60)
     assert summary.filter(record(429))
     assert [summary.filter(record(429)) for _ in range(5)] == [False] * 5
