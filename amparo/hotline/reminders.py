@@ -9,7 +9,9 @@ from datetime import date
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
@@ -19,6 +21,35 @@ logger = logging.getLogger(__name__)
 
 # Days before the due date at which a reminder goes out; each is sent once per person.
 REMINDER_LEADS = (14, 7, 3, 1, 0)
+
+
+def _when_due(kind: str, due: date, days_left: int) -> str:
+    """When the deadline falls, with its weekday, in the active language."""
+    values = {
+        "kind": kind,
+        "weekday": date_format(due, "l"),
+        "due": due.isoformat(),
+        "days": abs(days_left),
+    }
+    if days_left > 0:
+        return (
+            ngettext(
+                "%(kind)s by %(weekday)s %(due)s (%(days)d day left).",
+                "%(kind)s by %(weekday)s %(due)s (%(days)d days left).",
+                days_left,
+            )
+            % values
+        )
+    if days_left == 0:
+        return _("%(kind)s is due today, %(weekday)s %(due)s.") % values
+    return (
+        ngettext(
+            "OVERDUE: %(kind)s was due %(weekday)s %(due)s, %(days)d day ago.",
+            "OVERDUE: %(kind)s was due %(weekday)s %(due)s, %(days)d days ago.",
+            -days_left,
+        )
+        % values
+    )
 
 
 @dataclass(frozen=True)
@@ -86,17 +117,12 @@ def send_deadline_reminders(today: date | None = None) -> ReminderOutcome:
                     link = f"{settings.SITE_URL}/hotline/cases/{deadline.case_id}/"
                     # In the language each person chose for themselves, else the site's.
                     with translation.override(person.preferred_language or settings.LANGUAGE_CODE):
-                        kind = DeadlineKind(deadline.kind).label
+                        kind = str(DeadlineKind(deadline.kind).label)
                         subject = _("Deadline on case %(case)s: %(due)s") % {
                             "case": deadline.case_id,
                             "due": deadline.due_on.isoformat(),
                         }
-                        body = _("%(kind)s by %(due)s (%(days)d days left).\n\n%(link)s") % {
-                            "kind": kind,
-                            "due": deadline.due_on.isoformat(),
-                            "days": days_left,
-                            "link": link,
-                        }
+                        body = f"{_when_due(kind, deadline.due_on, days_left)}\n\n{link}"
                     send_email(person.email, subject, body)
             except IntegrityError:
                 continue  # already reminded at this lead

@@ -2,11 +2,13 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
+from django.utils import translation
 
 from amparo.accounts.roles import Role
 from amparo.hotline import reminders, services
 from amparo.hotline.models import CaseStatus, DeadlineKind, DeadlineReminder, HearingKind
-from tests.hotline.factories import attorney, intake, person
+from tests.hotline.factories import attorney, intake, person, signed_in
 from tests.hotline.smtp_server import smtp_server  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +114,36 @@ def test_the_command_is_idempotent(smtp_server, capsys):  # noqa: F811
     call_command("senddeadlinereminders")
     assert len(smtp_server.messages) == 1
     assert "reminders sent: 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("language", "days_left", "said"),
+    [
+        ("en", 6, "Appeal by Tuesday 2025-07-01 (6 days left)."),
+        ("en", 1, "Appeal by Tuesday 2025-07-01 (1 day left)."),
+        ("en", 0, "Appeal is due today, Tuesday 2025-07-01."),
+        ("en", -2, "OVERDUE: Appeal was due Tuesday 2025-07-01, 2 days ago."),
+        ("en", -1, "OVERDUE: Appeal was due Tuesday 2025-07-01, 1 day ago."),
+        ("es", 6, "Apelación: vence el martes 2025-07-01 (quedan 6 días)."),
+        ("es", 1, "Apelación: vence el martes 2025-07-01 (queda 1 día)."),
+    ],
+)
+def test_a_reminder_says_the_weekday_and_counts_days_in_its_language(language, days_left, said):
+    with translation.override(language):
+        kind = "Apelación" if language == "es" else "Appeal"
+        assert reminders._when_due(kind, date(2025, 7, 1), days_left) == said
+
+
+def test_a_reminder_and_the_case_page_give_the_due_dates_weekday(smtp_server):  # noqa: F811
+    lawyer = attorney("ana")
+    case = intake().case
+    case.assigned_attorney = lawyer
+    case.save()
+    services.record_hearing(
+        case, lawyer, kind=HearingKind.BOND, decision_date=date(2025, 6, 1), bond_outcome="denied"
+    )
+    reminders.send_deadline_reminders(today=date(2025, 6, 25))
+    (message,) = smtp_server.messages
+    assert "by Tuesday 2025-07-01 (6 days left)." in message.get_content()
+    page = signed_in(lawyer).get(reverse("hotline:case", args=[case.pk])).content.decode()
+    assert '<time datetime="2025-07-01">2025-07-01</time> (Tuesday)' in page
