@@ -171,6 +171,14 @@ class StatusEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     note = models.CharField(max_length=300, blank=True)
+    # A step that came over in a merge: the case it was first recorded on.
+    from_case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The step a merge records on the surviving case: the case merged into it.
+    merged_case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["at", "id"]

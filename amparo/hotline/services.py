@@ -380,6 +380,8 @@ def merge_cases(keep: Case, absorb: Case, by: User) -> Case:
     Offer.objects.filter(case=absorb, state=OfferState.PENDING).update(
         state=OfferState.WITHDRAWN, answered_at=now
     )
+    # Steps keep the case they were first recorded on, so the timeline can say so.
+    StatusEvent.objects.filter(case=absorb, from_case=None).update(case=keep, from_case=absorb)
     for model in (
         Intake,
         StatusEvent,
@@ -421,9 +423,7 @@ def merge_cases(keep: Case, absorb: Case, by: User) -> Case:
         resolved_at=now, resolved_by=by, resolution="merged"
     )
     _fold_duplicate_flags(keep, absorb, by, now)
-    StatusEvent.objects.create(
-        case=keep, status=keep.status, at=now, by=by, note=f"merged case {absorb.pk} into this one"
-    )
+    StatusEvent.objects.create(case=keep, status=keep.status, at=now, by=by, merged_case=absorb)
     return keep
 
 
