@@ -8,14 +8,19 @@ export AMPARO_DATA_DIR ?= $(CURDIR)/var
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/build.lock
 
-$(VENV)/.installed-run: requirements/run.lock pyproject.toml | $(BIN)/python
+# pip itself and the build backend, from their own lock: Python 3.11's pip mis-reads the lock
+# files below. A stamp of its own, so that an existing .venv is brought up to date too.
+$(VENV)/.installed-build: requirements/build.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/build.lock
+	touch $@
+
+$(VENV)/.installed-run: requirements/run.lock pyproject.toml $(VENV)/.installed-build
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/run.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.installed-dev: requirements/dev.lock pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: requirements/dev.lock pyproject.toml $(VENV)/.installed-build
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@ $(VENV)/.installed-run

@@ -563,6 +563,10 @@ class DeadlineRow:
     def overdue(self) -> bool:
         return self.days_left < 0
 
+    @property
+    def days_late(self) -> int:
+        return max(-self.days_left, 0)
+
 
 def upcoming_deadlines(
     today: date | None = None, cases: QuerySet[Case] | None = None

@@ -103,10 +103,7 @@ def _kept_answers(request: HttpRequest) -> list[tuple[str, str]]:
     """The public form's answers as they were sent, for the busy page to send again: only the
     form's own fields, so nothing else that was in the body comes back."""
     return [
-        (name, value)
-        for name in IntakeForm.base_fields
-        for value in request.POST.getlist(name)
-        if name != SWITCH_LANGUAGE
+        (name, value) for name in IntakeForm.base_fields for value in request.POST.getlist(name)
     ]
 
 

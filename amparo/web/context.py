@@ -19,6 +19,7 @@ def site(request: HttpRequest) -> dict[str, Any]:
         "menu_links": menu,
         "network_name": settings.NETWORK_NAME,
         "hotline_number": hotline_number(),
+        "hotline_tel": "".join(hotline_number().split()),  # for tel: links, no spaces of any kind
         "languages": settings.LANGUAGES,
         "language_unreviewed": language in settings.UNREVIEWED_LANGUAGES,
         "language_bidi": translation.get_language_bidi(),

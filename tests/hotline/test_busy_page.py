@@ -109,14 +109,18 @@ def test_the_kept_answers_can_be_brought_back_into_the_form_without_sending(one_
     client.post(reverse("hotline:help"), FORM)
     busy = client.post(reverse("hotline:help"), FORM, HTTP_ACCEPT_LANGUAGE="es")
     page = forms_of(busy.content)
-    (look,) = [b for b in page.buttons if b.get("name") == "switch_language"]
+    look, *other_languages = [b for b in page.buttons if b.get("name") == "switch_language"]
     assert look["value"] == "es"
+    assert {b["value"] for b in other_languages} == {"en", "ar"}
     back = client.post(reverse("hotline:help"), {**dict(page.hidden), "switch_language": "es"})
     assert back.status_code == 200
     text = back.content.decode()
     assert 'value="Rosa"' in text
     assert "José Luis Hernández &lt;b&gt;" in text
     assert "Enviar a la línea de ayuda" in text  # the form, in the language the page spoke
+    in_arabic = client.post(reverse("hotline:help"), {**dict(page.hidden), "switch_language": "ar"})
+    assert 'lang="ar"' in in_arabic.content.decode()
+    assert 'value="Rosa"' in in_arabic.content.decode()
     assert Case.objects.count() == 1
 
 

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from amparo.accounts.roles import Role
 from amparo.hotline import reminders, services
@@ -126,11 +126,18 @@ def test_the_command_is_idempotent(smtp_server, capsys):  # noqa: F811
         ("en", -1, "OVERDUE: Appeal was due Tuesday 2025-07-01, 1 day ago."),
         ("es", 6, "Apelación: vence el martes 2025-07-01 (quedan 6 días)."),
         ("es", 1, "Apelación: vence el martes 2025-07-01 (queda 1 día)."),
+        ("es", 0, "Apelación: vence hoy, martes 2025-07-01."),
+        ("es", -3, "VENCIDO: Apelación venció el martes 2025-07-01, hace 3 días."),
+        ("ar", 1, "استئناف: الموعد يوم الثلاثاء 2025-07-01 (يتبقى 1 يوم)."),
+        ("ar", 2, "استئناف: الموعد يوم الثلاثاء 2025-07-01 (يتبقى 2 يوم)."),
+        ("ar", 5, "استئناف: الموعد يوم الثلاثاء 2025-07-01 (تتبقى 5 أيام)."),
+        ("ar", 11, "استئناف: الموعد يوم الثلاثاء 2025-07-01 (يتبقى 11 يومًا)."),
+        ("ar", -2, "متأخر: كان موعد استئناف يوم الثلاثاء 2025-07-01، قبل 2 يوم."),
     ],
 )
 def test_a_reminder_says_the_weekday_and_counts_days_in_its_language(language, days_left, said):
     with translation.override(language):
-        kind = "Apelación" if language == "es" else "Appeal"
+        kind = {"en": "Appeal", "es": "Apelación", "ar": "استئناف"}[language]
         assert reminders._when_due(kind, date(2025, 7, 1), days_left) == said
 
 
@@ -147,3 +154,26 @@ def test_a_reminder_and_the_case_page_give_the_due_dates_weekday(smtp_server):  
     assert "by Tuesday 2025-07-01 (6 days left)." in message.get_content()
     page = signed_in(lawyer).get(reverse("hotline:case", args=[case.pk])).content.decode()
     assert '<time datetime="2025-07-01">2025-07-01</time> (Tuesday)' in page
+
+
+@pytest.mark.parametrize(
+    ("today", "said"),
+    [
+        (date(2025, 6, 25), "<td>6</td>"),
+        (date(2025, 7, 1), "<strong>Due today</strong>"),
+        (date(2025, 7, 2), "<strong>OVERDUE</strong> (1 day late)"),
+        (date(2025, 7, 4), "<strong>OVERDUE</strong> (3 days late)"),
+    ],
+)
+def test_the_deadline_list_says_how_late_in_words(monkeypatch, today, said):
+    lawyer = attorney("ana")
+    case = intake().case
+    case.assigned_attorney = lawyer
+    case.save()
+    services.record_hearing(
+        case, lawyer, kind=HearingKind.BOND, decision_date=date(2025, 6, 1), bond_outcome="denied"
+    )
+    monkeypatch.setattr(timezone, "localdate", lambda: today)
+    page = signed_in(lawyer).get(reverse("hotline:case", args=[case.pk])).content.decode()
+    assert said in page
+    assert "(-" not in page
