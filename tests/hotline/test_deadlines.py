@@ -5,9 +5,10 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.hotline import reminders, services
-from amparo.hotline.models import CaseStatus, DeadlineKind, DeadlineReminder, HearingKind
+from amparo.hotline.models import Case, CaseStatus, DeadlineKind, DeadlineReminder, HearingKind
 from tests.hotline.factories import attorney, intake, person, signed_in
 from tests.hotline.smtp_server import smtp_server  # noqa: F401 - fixture
 
@@ -141,7 +142,8 @@ def test_a_reminder_says_the_weekday_and_counts_days_in_its_language(language, d
         assert reminders._when_due(kind, date(2025, 7, 1), days_left) == said
 
 
-def test_a_reminder_and_the_case_page_give_the_due_dates_weekday(smtp_server):  # noqa: F811
+def appeal_due_on_tuesday_1_july_2025() -> tuple[User, Case]:
+    """A case with its attorney and a bond appeal due on Tuesday 1 July 2025."""
     lawyer = attorney("ana")
     case = intake().case
     case.assigned_attorney = lawyer
@@ -149,6 +151,11 @@ def test_a_reminder_and_the_case_page_give_the_due_dates_weekday(smtp_server):  
     services.record_hearing(
         case, lawyer, kind=HearingKind.BOND, decision_date=date(2025, 6, 1), bond_outcome="denied"
     )
+    return lawyer, case
+
+
+def test_a_reminder_and_the_case_page_give_the_due_dates_weekday(smtp_server):  # noqa: F811
+    lawyer, case = appeal_due_on_tuesday_1_july_2025()
     reminders.send_deadline_reminders(today=date(2025, 6, 25))
     (message,) = smtp_server.messages
     assert "by Tuesday 2025-07-01 (6 days left)." in message.get_content()
@@ -166,13 +173,7 @@ def test_a_reminder_and_the_case_page_give_the_due_dates_weekday(smtp_server):  
     ],
 )
 def test_the_deadline_list_says_how_late_in_words(monkeypatch, today, said):
-    lawyer = attorney("ana")
-    case = intake().case
-    case.assigned_attorney = lawyer
-    case.save()
-    services.record_hearing(
-        case, lawyer, kind=HearingKind.BOND, decision_date=date(2025, 6, 1), bond_outcome="denied"
-    )
+    lawyer, case = appeal_due_on_tuesday_1_july_2025()
     monkeypatch.setattr(timezone, "localdate", lambda: today)
     page = signed_in(lawyer).get(reverse("hotline:case", args=[case.pk])).content.decode()
     assert said in page

@@ -146,6 +146,8 @@ def test_a_database_failure_is_a_503_with_retry_after_and_stores_nothing(
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert "Your answers were not sent" in response.content.decode()
+    # The answers wait on the page, to be sent again (tests/hotline/test_busy_page.py).
+    assert '<input type="hidden" name="a_number" value="A012-345-678">' in response.content.decode()
     assert not Case.objects.exists()
     assert not IntakeBucket.objects.exists()
     assert "could not be stored" in caplog.text
