@@ -83,6 +83,36 @@ def intake_writer_turn() -> Iterator[None]:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
 
 
+# On PostgreSQL a group waits at most this long for the bucket row's lock, and any statement
+# of it runs at most this long. A transaction that holds the row (an open psql session, a
+# stuck process) then costs the families of one group a 503 with Retry-After, their answers
+# kept on the page, instead of stalling this process's public form until it ends. Both are
+# well inside the minute a request waits for its group (_GroupCommitter.answer_within_seconds).
+LOCK_TIMEOUT_MS = 5_000
+STATEMENT_TIMEOUT_MS = 15_000
+# PostgreSQL's codes for those two: lock_not_available, query_canceled.
+_TIMED_OUT = frozenset({"55P03", "57014"})
+
+
+def _bound_waits() -> None:
+    """Set the timeouts above for the transaction just begun (SET LOCAL: they end with it).
+    Not inside a caller's transaction, whose statements after ours would be bound too."""
+    if connection.vendor != "postgresql":
+        return  # SQLite waits for its lock at most the connection's timeout (settings)
+    if connection.savepoint_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true), "
+            "set_config('statement_timeout', %s, true)",
+            [f"{LOCK_TIMEOUT_MS}ms", f"{STATEMENT_TIMEOUT_MS}ms"],
+        )
+
+
+def _timed_out(error: BaseException) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) in _TIMED_OUT
+
+
 @dataclass
 class _Submission:
     """One public form submission waiting for the group that will commit it."""
@@ -189,10 +219,13 @@ class _GroupCommitter:
         together = False
         try:
             with transaction.atomic():
+                _bound_waits()
                 together = _admit_together(group)
         except Exception as error:
             if together:  # the COMMIT itself failed: every submission gets the error
                 raise
+            if _timed_out(error):
+                raise  # one by one, each would wait as long again: the group is refused
             for submission in group:
                 submission.verdict, submission.outcome = None, None
                 if submission.intake is not None:  # keys handed out by the failed INSERT
@@ -204,6 +237,7 @@ class _GroupCommitter:
                 return
         # One at a time, each in a savepoint: only the submission that fails is refused.
         with transaction.atomic():
+            _bound_waits()
             for submission in group:
                 try:
                     with transaction.atomic():
