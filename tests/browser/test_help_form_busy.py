@@ -41,6 +41,7 @@ def test_a_refused_family_sends_the_same_answers_again(
     expect(page.locator("h1")).to_have_text("Demasiadas solicitudes en este momento")
     expect(page.locator("main")).to_contain_text("se guardan en esta página")
     expect(page.locator("a[href='tel:+15550199']")).to_have_text("+1 555 0199")
+    expect(page.get_by_role("button", name="Enviar otra vez")).to_have_count(1)
     assert axe_violations(page) == []
     assert not Case.objects.exists()
 

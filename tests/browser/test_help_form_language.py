@@ -18,6 +18,9 @@ def test_switching_language_keeps_the_answers_and_enter_still_sends(
     page = new_context().new_page()
     page.goto(f"{site}/hotline/help/")
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    # The form's default button is for Enter only: one "Send" button shows, at the end.
+    expect(page.locator("button[hidden]")).to_have_count(1)
+    expect(page.locator("button[hidden]")).to_be_hidden()
     page.fill("[name=caller_name]", "Rosa Hernández")
     page.fill("[name=legal_name]", "José Luis Hernández")
     page.uncheck("[name=needs_legal]")
