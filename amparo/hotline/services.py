@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from amparo.accounts.models import User
 from amparo.hotline.a_numbers import normalise_a_number
 from amparo.hotline.models import (
-    BondOutcome,
     Case,
     CaseDocument,
     CaseStatus,
@@ -548,8 +547,7 @@ def record_hearing(
             case=case,
             kind=DeadlineKind.BOND_APPEAL,
             due_on=bond_appeal_due(decision_date),
-            description=str(BondOutcome(bond_outcome).label) if bond_outcome else "",
-            hearing=hearing,
+            hearing=hearing,  # the page names the outcome from it, in the reader's language
         )
     return hearing
 
@@ -573,7 +571,9 @@ def upcoming_deadlines(
 ) -> list[DeadlineRow]:
     """Open deadlines, soonest first; overdue ones first of all."""
     today = today or timezone.localdate()
-    found = Deadline.objects.filter(done_at=None, case__merged_into=None).select_related("case")
+    found = Deadline.objects.filter(done_at=None, case__merged_into=None).select_related(
+        "case", "hearing"
+    )
     if cases is not None:
         found = found.filter(case__in=cases)
     return [

@@ -1,6 +1,9 @@
 from datetime import date, timedelta
+from importlib import import_module
 
 import pytest
+from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -8,7 +11,14 @@ from django.utils import timezone, translation
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.hotline import reminders, services
-from amparo.hotline.models import Case, CaseStatus, DeadlineKind, DeadlineReminder, HearingKind
+from amparo.hotline.models import (
+    Case,
+    CaseStatus,
+    Deadline,
+    DeadlineKind,
+    DeadlineReminder,
+    HearingKind,
+)
 from tests.hotline.factories import attorney, intake, person, signed_in
 from tests.hotline.smtp_server import smtp_server  # noqa: F401 - fixture
 
@@ -178,3 +188,27 @@ def test_the_deadline_list_says_how_late_in_words(monkeypatch, today, said):
     page = signed_in(lawyer).get(reverse("hotline:case", args=[case.pk])).content.decode()
     assert said in page
     assert "(-" not in page
+
+
+def test_the_outcome_is_named_in_the_readers_language_not_the_recorders():
+    lawyer, case = appeal_due_on_tuesday_1_july_2025()
+    deadline = case.deadlines.get()
+    assert deadline.description == ""  # nothing written in the recorder's language
+    client = signed_in(lawyer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    page = client.get(reverse("hotline:case", args=[case.pk])).content.decode()
+    assert "(Fianza negada)" in page
+    assert "Bond denied" not in page
+
+
+def test_the_migration_clears_outcomes_written_in_one_language():
+    _lawyer, case = appeal_due_on_tuesday_1_july_2025()
+    Deadline.objects.update(description="Bond denied")
+    other = Deadline.objects.create(
+        case=case, kind=DeadlineKind.OTHER, due_on=date(2025, 8, 1), description="File FOIA"
+    )
+    migration = import_module("amparo.hotline.migrations.0009_deadline_outcome_from_hearing")
+    migration.clear_written_outcomes(apps, None)
+    assert case.deadlines.get(kind=DeadlineKind.BOND_APPEAL).description == ""
+    other.refresh_from_db()
+    assert other.description == "File FOIA"  # what a person wrote stays
