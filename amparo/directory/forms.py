@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from amparo.directory.models import AttorneyProfile, Specialty
-from amparo.hotline.forms import LANGUAGE_CHOICES
+from amparo.hotline.models import LANGUAGE_CHOICES
 
 
 class AttorneyProfileForm(forms.ModelForm):  # type: ignore[type-arg]

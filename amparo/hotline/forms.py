@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from amparo.hotline.a_numbers import normalise_a_number
 from amparo.hotline.models import (
+    LANGUAGE_CHOICES,
     BondOutcome,
     CaseStatus,
     EncounterPlace,
@@ -24,17 +25,6 @@ from amparo.hotline.models import (
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise as LazyText
 
-LANGUAGE_CHOICES = [
-    ("es", _("Spanish")),
-    ("en", _("English")),
-    ("ar", _("Arabic")),
-    ("ht", _("Haitian Creole")),
-    ("pt", _("Portuguese")),
-    ("fr", _("French")),
-    ("zh", _("Chinese")),
-    ("vi", _("Vietnamese")),
-    ("other", _("Another language")),
-]
 UPDATE_CHANNEL_CHOICES = [
     ("email", _("Email")),
     ("sms", _("Text message")),

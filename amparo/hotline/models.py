@@ -39,6 +39,24 @@ OPEN_STATUSES = [
 ]
 
 
+LANGUAGE_CHOICES = [
+    ("es", _("Spanish")),
+    ("en", _("English")),
+    ("ar", _("Arabic")),
+    ("ht", _("Haitian Creole")),
+    ("pt", _("Portuguese")),
+    ("fr", _("French")),
+    ("zh", _("Chinese")),
+    ("vi", _("Vietnamese")),
+    ("other", _("Another language")),
+]
+
+
+def language_name(code: str) -> str:
+    """A language the intake asks about, by name in the reader's language (else its code)."""
+    return str(dict(LANGUAGE_CHOICES).get(code, code))
+
+
 class Case(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(
@@ -77,6 +95,9 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.pk}"
+
+    def best_language_name(self) -> str:
+        return language_name(self.best_language)
 
     def a_number(self) -> str:
         """The nine digits; callers record an audit event before showing them."""
@@ -161,6 +182,9 @@ class Intake(models.Model):
 
     def __str__(self) -> str:
         return f"intake {self.pk} of case {self.case_id}"
+
+    def caller_language_name(self) -> str:
+        return language_name(self.caller_language)
 
 
 class StatusEvent(models.Model):

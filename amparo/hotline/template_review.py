@@ -20,8 +20,7 @@ from amparo.accounts.models import User
 from amparo.accounts.roles import Role
 from amparo.audit.services import record as audit
 from amparo.hotline import updates
-from amparo.hotline.forms import LANGUAGE_CHOICES
-from amparo.hotline.models import UpdateTemplate
+from amparo.hotline.models import LANGUAGE_CHOICES, UpdateTemplate
 
 
 class ReviewRefused(ValueError):

@@ -143,7 +143,7 @@ def test_without_a_reviewed_template_the_page_says_so_instead_of_offering_to_sen
     client = signed_in(person("vol", Role.HOTLINE))
     page = client.get(reverse("hotline:case", args=[case.pk])).content.decode()
     assert "No message can be sent to" in page
-    assert "there is no reviewed template in their language (es)" in page
+    assert "there is no reviewed template in their language (Spanish)" in page
     assert reverse("hotline:case_update", args=[case.pk]) not in page
     with pytest.raises(updates.UpdateRefused, match="Choose which message"):
         updates.send_family_update(case, row, "", None)

@@ -186,3 +186,16 @@ def test_the_thank_you_address_keeps_the_script_prefix(roomy_bucket):
         set_script_prefix("/")
     plain = Client().post("/hotline/help/", {**FORM, "a_number": ""})
     assert plain["Location"] == "/hotline/help/thanks/"
+
+
+def test_languages_are_named_not_coded_on_the_case_and_offer_pages():
+    lawyer = attorney("ana")
+    case = intake(best_language="ht", caller_language="es").case
+    coordinator = signed_in(person("coord", Role.COORDINATOR))
+    page = coordinator.get(reverse("hotline:case", args=[case.pk])).content.decode()
+    assert "<dd>Haitian Creole</dd>" in page  # their best language
+    assert "<dd>Spanish" in page  # the caller's
+    offer = offered(case)
+    assert offer.attorney == lawyer
+    offer_page = signed_in(lawyer).get(reverse("hotline:offer", args=[offer.pk])).content.decode()
+    assert "<dd>Haitian Creole</dd>" in offer_page
