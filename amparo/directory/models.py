@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from amparo.hotline.models import language_name
+
 
 class Specialty(models.TextChoices):
     DETENTION = "detention", _("Detention and custody")
@@ -57,3 +59,11 @@ class AttorneyProfile(models.Model):
 
     def specialty_list(self) -> list[str]:
         return self.items(self.specialties)
+
+    def language_names(self) -> list[str]:
+        """The languages by name, in the reader's language (the lists keep codes)."""
+        return [language_name(code) for code in self.language_list()]
+
+    def specialty_names(self) -> list[str]:
+        labels = dict(Specialty.choices)
+        return [str(labels.get(code, code)) for code in self.specialty_list()]

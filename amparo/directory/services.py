@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
@@ -45,12 +46,25 @@ class CaseNeeds:
     specialty: str = ""
 
 
+# What a suggestion matched, as its reasons say it and as a person reads it.
+REASON_NAMES = {
+    "language": _("language"),
+    "facility": _("detention facility"),
+    "court": _("court"),
+    "county": _("county"),
+    "specialty": _("specialty"),
+}
+
+
 @dataclass
 class Suggestion:
     profile: AttorneyProfile
     open_cases: int
     score: int = 0
     reasons: list[str] = field(default_factory=list)
+
+    def reason_names(self) -> list[str]:
+        return [str(REASON_NAMES.get(reason, reason)) for reason in self.reasons]
 
     @property
     def free_places(self) -> int:

@@ -2,11 +2,13 @@ import csv
 import io
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from amparo.accounts.roles import Role
 from amparo.directory import services
 from amparo.directory.models import AttorneyProfile
+from amparo.hotline import referrals
 from amparo.hotline.models import Case
 from tests.hotline.factories import attorney, intake, person, signed_in
 
@@ -142,3 +144,22 @@ def test_accepting_cases_with_no_place_is_said_plainly_and_nothing_is_lost():
     )
     assert paused.status_code == 302
     assert AttorneyProfile.objects.get(attorney=lawyer).accepting is False
+
+
+def test_people_read_names_not_codes_in_their_own_language():
+    attorney("ana", languages="es,ht", specialties="bond\ndetention", counties="Pinal")
+    case = intake(county="Pinal").case
+    coordinator = signed_in(person("coord", Role.COORDINATOR))
+    listing = coordinator.get(reverse("directory:list")).content.decode()
+    assert "<td>Spanish, Haitian Creole</td>" in listing
+    assert "<td>Bond hearings, Detention and custody</td>" in listing
+
+    page = coordinator.get(reverse("hotline:case", args=[case.pk])).content.decode()
+    assert "languages: Spanish, Haitian Creole" in page
+    assert "matches: language, county, specialty" in page
+    coordinator.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    page = coordinator.get(reverse("hotline:case", args=[case.pk])).content.decode()
+    assert "idioma, condado, especialidad" in page
+    assert "language, county" not in page
+    (suggestion,) = referrals.suggestions_for(case)
+    assert suggestion.reasons == ["language", "county", "specialty"]  # codes, as they were
