@@ -415,6 +415,15 @@ class UpdateFact(models.TextChoices):
     ATTORNEY = "attorney", _("Who the attorney is")
 
 
+# The messages a network starts with (default_templates.py), by name.
+TEMPLATE_NAMES = {
+    "located": _("Where they are held"),
+    "attorney_assigned": _("A lawyer took the case"),
+    "hearing": _("A hearing date"),
+    "status": _("How the case is going"),
+}
+
+
 class UpdateTemplate(models.Model):
     """A message the network has reviewed, in one language. Placeholders name facts."""
 
@@ -445,6 +454,17 @@ class UpdateTemplate(models.Model):
 
     def revealed_facts(self) -> set[str]:
         return {fact.strip() for fact in self.reveals.split(",") if fact.strip()}
+
+    def name(self) -> str:
+        """What the message is for, in the reader's language (else its key)."""
+        return str(TEMPLATE_NAMES.get(self.key, self.key))
+
+    def language_name(self) -> str:
+        return language_name(self.language)
+
+    def reveal_names(self) -> list[str]:
+        labels = dict(UpdateFact.choices)
+        return [str(labels.get(fact, fact)) for fact in sorted(self.revealed_facts())]
 
 
 class FamilyUpdate(models.Model):

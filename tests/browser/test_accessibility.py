@@ -1,5 +1,6 @@
 """Every reachable page passes axe-core (WCAG 2.1 A and AA) in English and in Arabic,
-and renders in English, Spanish and Arabic with the right language and direction.
+and renders in English, Spanish and Arabic with the right language and direction and no
+sideways scrolling.
 
 Each page is also saved as a screenshot under test-artifacts/screenshots/ for a person to
 look over, right-to-left layout above all.
@@ -94,6 +95,12 @@ def test_every_page_passes_axe_and_is_photographed(
             assert page.locator("#language-select").count() == 1, f"{where}: no language form"
             if language in AXE_LANGUAGES:
                 problems.extend(f"{where}: {problem}" for problem in axe_violations(page))
+            # A long line (a message's text, a code) must wrap, not push the page sideways.
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if overflow > 0:
+                problems.append(f"{where}: the page is {overflow}px wider than the window")
             name = f"{stop.visitor}-{(stop.route.name or 'page').replace(':', '-')}.png"
             page.screenshot(path=artifacts / "screenshots" / language / name, full_page=True)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from amparo.accounts.models import User
 from amparo.accounts.roles import Role
@@ -229,3 +231,27 @@ def test_the_list_no_longer_approves_by_itself(two_coordinators: tuple[User, Use
     assert response.status_code == 405
     template.refresh_from_db()
     assert template.reviewed_at is None
+
+
+def test_templates_are_named_for_what_they_say_in_the_readers_language(
+    two_coordinators: tuple[User, User],
+) -> None:
+    first, _second = two_coordinators
+    client = signed_in(first)
+    page = client.get(reverse("hotline:templates")).content.decode()
+    assert "<h2>A lawyer took the case (English)</h2>" in page
+    assert "<h2>A lawyer took the case (Spanish)</h2>" in page
+    assert "Reveals: Who the attorney is" in page
+    assert "attorney_assigned" not in page
+    assert '<pre lang="es" dir="auto">' in page  # the message reads in its own direction
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "es"
+    page = client.get(reverse("hotline:templates")).content.decode()
+    assert "Un/a abogado/a tomó el caso (Inglés)" in page
+
+
+def test_the_case_page_offers_updates_by_name(two_coordinators: tuple[User, User]) -> None:
+    first, _second = two_coordinators
+    UpdateTemplate.objects.update(reviewed_by=first, reviewed_at=timezone.now())
+    case = intake().case
+    page = signed_in(first).get(reverse("hotline:case", args=[case.pk])).content.decode()
+    assert '<option value="located">Where they are held</option>' in page
