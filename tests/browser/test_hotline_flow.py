@@ -86,10 +86,12 @@ def test_caller_to_attorney_to_appeal_deadline_and_a_spanish_update(
     reviewer = page_for(new_context, site, coordinator, urls)
     reviewer.goto("/hotline/templates/")
     reviewer.locator(
-        "article", has=reviewer.get_by_role("heading", name="located (es)")
+        "article", has=reviewer.get_by_role("heading", name="Where they are held (Spanish)")
     ).get_by_role("button").click()
     expect(
-        reviewer.locator("article", has=reviewer.get_by_role("heading", name="located (es)"))
+        reviewer.locator(
+            "article", has=reviewer.get_by_role("heading", name="Where they are held (Spanish)")
+        )
     ).to_contain_text("Reviewed by Cora")
 
     # A volunteer sees the new case and logs two custody searches.
