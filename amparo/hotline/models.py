@@ -52,9 +52,12 @@ LANGUAGE_CHOICES = [
 ]
 
 
+_LANGUAGE_NAMES = dict(LANGUAGE_CHOICES)
+
+
 def language_name(code: str) -> str:
     """A language the intake asks about, by name in the reader's language (else its code)."""
-    return str(dict(LANGUAGE_CHOICES).get(code, code))
+    return str(_LANGUAGE_NAMES.get(code, code))
 
 
 class Case(models.Model):

@@ -20,7 +20,6 @@ from amparo.preparedness.alerts import (
     ActivationOutcome,
     activate_plan,
     delivery_summary,
-    hotline_number,
 )
 from amparo.preparedness.forms import (
     PinForm,
@@ -157,7 +156,7 @@ def trusted_activation(request: HttpRequest) -> HttpResponse:
             status = 429 if refusal.locked else 200
         else:
             outcome = activate_plan(person.plan, ActivationSource.TRUSTED, trusted_person=person)
-            context = {"outcome": outcome, "hotline": hotline_number()}
+            context = {"outcome": outcome}
             return render(request, "preparedness/activated.html", context)
     return render(request, "preparedness/trusted_activation.html", {"form": form}, status=status)
 

@@ -65,6 +65,11 @@ def hotline_number() -> str:
     return str(getattr(settings, "AMPARO_HOTLINE_NUMBER", "") or "")
 
 
+def hotline_uri(number: str) -> str:
+    """A tel: URI for the number, keeping only what a dialler reads."""
+    return "tel:" + "".join(ch for ch in number if ch.isdigit() or ch == "+")
+
+
 @dataclass(frozen=True)
 class ActivationOutcome:
     activation: Activation

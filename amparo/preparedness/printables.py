@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from weasyprint import HTML  # type: ignore[import-untyped]
 
-from amparo.preparedness.alerts import hotline_number
+from amparo.preparedness.alerts import hotline_number, hotline_uri
 from amparo.preparedness.card_text import (
     CARD_TEXTS,
     REVIEWED_CARD_LANGUAGES,
@@ -26,11 +26,6 @@ from amparo.preparedness.models import (
     Plan,
 )
 from amparo.preparedness.services import format_reference
-
-
-def hotline_uri(number: str) -> str:
-    """A tel: URI for the number, keeping only what a dialler reads."""
-    return "tel:" + "".join(ch for ch in number if ch.isdigit() or ch == "+")
 
 
 def qr_svg_data_uri(text: str) -> str:

@@ -177,3 +177,20 @@ def test_uploads_are_refused_with_a_clear_message():
     assert "notes.txt" in page
     assert "PDF, JPEG, PNG, WebP, HEIC" in page
     assert VaultDocument.objects.count() == 0
+
+
+def test_the_trusted_persons_confirmation_offers_the_hotline_to_dial(settings):
+    from amparo.preparedness.services import add_trusted_person
+
+    settings.AMPARO_HOTLINE_NUMBER = "+1 (555) 010-0200"
+    plan = make_family().plan
+    named = add_trusted_person(plan, "Carmen")
+    page = Client().post(
+        reverse("preparedness:trusted_activation"),
+        {"reference": plan.reference, "code": named.code},
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Call the hotline now:" in text
+    # The same tel: address as the rights card's QR code: only what a dialler reads.
+    assert '<a href="tel:+15550100200"><bdi dir="ltr">+1 (555) 010-0200</bdi></a>' in text
